@@ -1,0 +1,103 @@
+"""Settings, built once at the edge (the CLI) from flags and the environment, then passed down.
+
+Nothing else in the code reads the environment: functions here take the environment mapping
+and the home directory as arguments so tests can build settings for any situation.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+APP_NAME = "agentbox-telemetry"
+DEFAULT_PORT = 8501
+DEFAULT_ADDRESS = "127.0.0.1"
+
+
+def default_db_url(env: Mapping[str, str]) -> str:
+    """``TELEMETRY_DB_URL``, else a SQLite file in the user's data directory."""
+    if env.get("TELEMETRY_DB_URL"):
+        return env["TELEMETRY_DB_URL"]
+    from platformdirs import user_data_dir
+
+    return "sqlite:///" + str(Path(user_data_dir(APP_NAME, appauthor=False)) / "telemetry.sqlite")
+
+
+def default_sources(env: Mapping[str, str], home: Path) -> list[Path]:
+    """Where OpenClaw keeps its state and logs on this host, as OpenClaw itself resolves them.
+
+    State dirs: ``OPENCLAW_STATE_DIR`` (or legacy ``CLAWDBOT_STATE_DIR``) when set; else every
+    existing one of ``~/.openclaw``, legacy ``~/.clawdbot``, ``~/.moltbot``, ``~/.moldbot`` and
+    profiles ``~/.openclaw-*`` (``OPENCLAW_HOME`` replaces the home directory). Log dirs:
+    ``OPENCLAW_LOG_DIR`` when set, else ``/tmp/openclaw`` (and the legacy ``/tmp/clawdbot``,
+    ``/tmp/moltbot``). Missing paths are kept out, except an explicitly set variable.
+    """
+    out: list[Path] = []
+    state = env.get("OPENCLAW_STATE_DIR") or env.get("CLAWDBOT_STATE_DIR")
+    if state:
+        out.append(Path(state).expanduser())
+    else:
+        base = Path(env["OPENCLAW_HOME"]).expanduser() if env.get("OPENCLAW_HOME") else home
+        for name in (".openclaw", ".clawdbot", ".moltbot", ".moldbot"):
+            if (base / name).is_dir():
+                out.append(base / name)
+        if base.is_dir():
+            out.extend(sorted(p for p in base.glob(".openclaw-*") if p.is_dir()))
+    logs = env.get("OPENCLAW_LOG_DIR")
+    if logs:
+        out.append(Path(logs).expanduser())
+    else:
+        for d in ("/tmp/openclaw", "/tmp/clawdbot", "/tmp/moltbot"):
+            if Path(d).is_dir():
+                out.append(Path(d))
+    return out
+
+
+def default_host_id(env: Mapping[str, str]) -> str:
+    return env.get("TELEMETRY_HOST_ID") or socket.gethostname() or "localhost"
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """Everything the ingestor needs; built by the CLI."""
+
+    db_url: str
+    sources: tuple[Path, ...]
+    host_id: str
+    watch: bool = False
+    polling: bool = False
+    rescan_interval_s: float = 30.0
+    poll_interval_s: float = 1.0
+    heartbeat_interval_s: float = 60.0
+    batch_lines: int = 20_000
+    progress: bool = False
+    price_overrides: Path | None = None
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    db_url: str
+    host: str = DEFAULT_ADDRESS
+    port: int = DEFAULT_PORT
+    debug: bool = False
+    query_timeout_ms: int = 5_000
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def serve_defaults(env: Mapping[str, str]) -> tuple[str, int]:
+    """Address and port from ``TELEMETRY_ADDRESS`` / ``TELEMETRY_PORT``."""
+    address = env.get("TELEMETRY_ADDRESS") or DEFAULT_ADDRESS
+    port_s = env.get("TELEMETRY_PORT") or str(DEFAULT_PORT)
+    try:
+        port = int(port_s)
+    except ValueError as exc:
+        raise ValueError(f"TELEMETRY_PORT must be a number, not {port_s!r}") from exc
+    return address, port
+
+
+def environment() -> dict[str, str]:
+    """The process environment, read once by the CLI."""
+    return dict(os.environ)

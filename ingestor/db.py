@@ -1,0 +1,153 @@
+"""Engine factory: the one place that knows how to connect.
+
+* SQLite (default): WAL journal, ``synchronous=NORMAL``, foreign keys on, a busy timeout, and
+  writes in ``BEGIN IMMEDIATE`` so a writer never deadlocks against a reader upgrading its lock.
+* A read-only engine for the dashboard: SQLite opened with ``mode=ro`` and ``query_only``;
+  PostgreSQL sessions set ``default_transaction_read_only`` and a statement timeout.
+* PostgreSQL through any SQLAlchemy URL; ``postgresql://`` is mapped to psycopg 3.
+
+Errors connecting are translated into :class:`DatabaseError` with one clear line.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.url import URL
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(Exception):
+    """A database problem a user can act on (message is one line)."""
+
+
+def normalize_url(url: str) -> URL:
+    """Parse a URL, mapping bare ``postgresql://`` to the psycopg 3 driver and a plain file
+    path to a SQLite URL."""
+    if "://" not in url:
+        url = "sqlite:///" + str(Path(url).expanduser().resolve())
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a long message
+        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(url: URL | str) -> bool:
+    return normalize_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    db = url.database
+    if not db or db == ":memory:":
+        return None
+    return Path(db)
+
+
+def _sqlite_writer_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level: SQLAlchemy's begin event issues BEGIN IMMEDIATE itself.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """The writer engine (ingestor, migrations, CLI)."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create {path.parent}: {exc.strerror}") from exc
+        engine = create_engine(
+            parsed,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_writer_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engine:
+    """A read-only engine with a time limit per statement, for the dashboard and reports.
+
+    SQLite: the file is opened ``mode=ro`` (it must exist) and every statement is interrupted
+    after ``statement_timeout_ms`` through a progress handler. PostgreSQL: the session is
+    read-only with ``statement_timeout``.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        if path is None:
+            raise DatabaseError("a read-only engine needs a SQLite file, not :memory:")
+        if not path.exists():
+            raise DatabaseError(
+                f"database {path} does not exist yet: run `agentbox-telemetry db upgrade` "
+                "or `agentbox-telemetry ingest` first"
+            )
+
+        def _connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=5
+            )
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            _install_time_limit(conn, statement_timeout_ms)
+            return conn
+
+        return create_engine("sqlite://", creator=_connect)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args={
+                "options": f"-c default_transaction_read_only=on "
+                f"-c statement_timeout={int(statement_timeout_ms)}"
+            },
+        )
+    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def _install_time_limit(conn: sqlite3.Connection, limit_ms: int) -> None:
+    """Interrupt any statement running longer than ``limit_ms`` (SQLite has no statement
+    timeout; a progress handler that returns non-zero aborts the statement)."""
+    import time
+
+    state = {"deadline": 0.0}
+
+    def trace(_stmt: str) -> None:
+        state["deadline"] = time.monotonic() + limit_ms / 1000
+
+    def progress() -> int:
+        return 1 if state["deadline"] and time.monotonic() > state["deadline"] else 0
+
+    conn.set_trace_callback(trace)
+    conn.set_progress_handler(progress, 10_000)
+
+
+def describe(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return normalize_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,434 @@
+"""The database contract: every table, column and index, shared by the ingestor, the webapp,
+the migrations' tests and users' own SQL.
+
+Conventions (documented in the README, checked by ``tests/test_schema_docs.py``):
+
+* Times are integers, **epoch milliseconds UTC** (columns ending in ``_ms``). They are exact,
+  portable between SQLite and PostgreSQL, and make every range filter a plain integer
+  comparison. In SQLite, ``datetime(ts_ms / 1000, 'unixepoch')`` shows one.
+* Costs are US dollars as floating point (``REAL`` / ``double precision``).
+* Every row carries ``host_id``: the host whose ingestor first wrote it, so many hosts can feed
+  one PostgreSQL database.
+* Message identity is ``(entry_id, ts_ms)`` (accounting.md §3): a fork copy, an archive, a
+  re-import or a duplicated line is the same row. ``session_created_ms`` is the header time of
+  the owning session; a row moves to another session only when that session's header is
+  earlier (ties broken by session id), so the result never depends on reading order.
+* Tables whose name ends in ``_hourly`` are rollups the ingestor maintains in the same
+  transaction as the rows they summarize; the dashboard answers long ranges from them.
+
+Nothing here imports the rest of the ingestor: the webapp may import this module.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Values of the enumerated text columns, kept here so code and docs share them.
+SESSION_KINDS = (
+    "main",
+    "dm",
+    "group",
+    "thread",
+    "subagent",
+    "cron",
+    "hook",
+    "heartbeat",
+    "acp",
+    "other",
+    "unknown",
+)
+COST_SOURCES = ("override", "logged", "priced", "unknown")
+TOOL_STATUSES = ("ok", "error", "missing")
+SOURCE_KINDS = ("jsonl", "jsonl_zst", "sessions_index", "sqlite_store", "gateway_log")
+SOURCE_STATES = ("active", "archived", "gone", "replaced", "skipped")
+
+
+def _host() -> Column[str]:
+    return Column(
+        "host_id", String(128), nullable=False, comment="Host whose ingestor wrote the row."
+    )
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="Surrogate key."),
+    _host(),
+    Column(
+        "kind",
+        String(32),
+        nullable=False,
+        comment="jsonl | jsonl_zst | sessions_index | sqlite_store | gateway_log.",
+    ),
+    Column("path", Text, nullable=False, comment="Last path the file was seen at."),
+    Column("agent_id", String(128), comment="Agent folder the file lives under, if any."),
+    Column("device", BigInteger, comment="st_dev of the file (identity with inode)."),
+    Column("inode", BigInteger, comment="st_ino of the file (identity with device)."),
+    Column(
+        "head_fp",
+        String(64),
+        comment="sha256 of the file's first head_len bytes (detects rewrites and inode reuse).",
+    ),
+    Column("head_len", Integer, comment="How many leading bytes head_fp covers."),
+    Column(
+        "tail_fp",
+        String(64),
+        comment="sha256 of the 64 bytes before read_offset (detects an in-place rewrite that keeps "
+        "the header).",
+    ),
+    Column(
+        "read_offset",
+        BigInteger,
+        nullable=False,
+        default=0,
+        comment="Bytes consumed: always the end of a complete line (uncompressed bytes for .zst).",
+    ),
+    Column("size", BigInteger, comment="File size at the last read."),
+    Column("mtime_ns", BigInteger, comment="File mtime (ns) at the last read."),
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        comment="active | archived (renamed to an archive) | gone (deleted; rows kept) | "
+        "replaced (a new file took its path) | skipped (not a transcript).",
+    ),
+    Column("archive_reason", String(16), comment="reset | deleted for archives, else NULL."),
+    Column("session_id", String(128), comment="Session id of the transcript (header or name)."),
+    Column("skip_reason", Text, comment="Why a skipped file is not read."),
+    Column("lines", BigInteger, nullable=False, default=0, comment="Lines read (all passes)."),
+    Column("errors", BigInteger, nullable=False, default=0, comment="Lines that gave an error."),
+    Column("first_seen_ms", BigInteger, nullable=False, comment="When the file was first seen."),
+    Column("last_seen_ms", BigInteger, nullable=False, comment="When the file was last seen."),
+    # The identity lookup on every pass: (device, inode) of each file found on disk.
+    Index("ix_sources_device_inode", "host_id", "device", "inode"),
+    # Finding the source last seen at a path (rename and replacement detection).
+    Index("ix_sources_path", "host_id", "path"),
+    comment="Every file or SQLite store the ingestor reads, with its read position.",
+)
+
+source_cursors = Table(
+    "source_cursors",
+    metadata,
+    Column(
+        "source_id",
+        Integer,
+        ForeignKey("sources.id", ondelete="CASCADE"),
+        primary_key=True,
+        comment="The store (a sources row).",
+    ),
+    Column(
+        "stream", String(256), primary_key=True, comment="Stream within it: a session_id."
+    ),
+    Column("position", BigInteger, nullable=False, comment="High-water mark: last seq read."),
+    _host(),
+    comment="High-water marks per stream of a multi-stream source (SQLite transcript stores).",
+)
+
+ingest_errors = Table(
+    "ingest_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="Surrogate key."),
+    Column(
+        "source_id",
+        Integer,
+        ForeignKey("sources.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="The file the line came from.",
+    ),
+    _host(),
+    Column("path", Text, nullable=False, comment="Path of the file when the error was seen."),
+    Column("line_offset", BigInteger, nullable=False, comment="Byte offset (or seq) of the line."),
+    Column("severity", String(8), nullable=False, comment="error (line skipped) | warning."),
+    Column("reason", Text, nullable=False, comment="What was wrong, in one line."),
+    Column("excerpt", Text, comment="The first 200 characters of the line."),
+    Column("created_ms", BigInteger, nullable=False, comment="When it was recorded."),
+    # An error is recorded once even when a file is read again after a rewrite or a crash.
+    UniqueConstraint("source_id", "line_offset", "reason"),
+    # The Errors list, newest first.
+    Index("ix_ingest_errors_created", "created_ms"),
+    comment="Lines that could not be ingested, or were ingested with a warning.",
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(128), primary_key=True, comment="Header id (or id from name)."),
+    _host(),
+    Column("agent_id", String(128), nullable=False, comment="Agent folder (main if unknown)."),
+    Column("key", Text, comment="Session key from sessions.json, or cron:<jobId> fallback."),
+    Column(
+        "kind",
+        String(16),
+        nullable=False,
+        default="unknown",
+        comment="main | dm | group | thread | subagent | cron | hook | heartbeat | acp | other "
+        "| unknown.",
+    ),
+    Column("label", Text, comment="sessions.json label/displayName, or the cron job name."),
+    Column("title", Text, comment="Latest session_info name."),
+    Column("channel", String(64), comment="Channel (telegram, webchat, ...) from sessions.json."),
+    Column("parent_key", Text, comment="spawnedBy: key of the session that spawned this one."),
+    Column(
+        "parent_session_id",
+        String(128),
+        comment="Parent session: spawnedBy resolved to an id, else the header's parentSession.",
+    ),
+    Column("cron_job_id", String(128), comment="Cron job id for cron sessions."),
+    Column("cwd", Text, comment="Header cwd."),
+    Column("created_ms", BigInteger, comment="Header timestamp (NULL when the header is missing)."),
+    Column("started_ms", BigInteger, comment="Earliest entry timestamp owned by the session."),
+    Column("ended_ms", BigInteger, comment="Latest entry timestamp owned by the session."),
+    Column("path", Text, comment="Transcript path the session was last read from."),
+    Column("updated_ms", BigInteger, nullable=False, comment="When the row last changed."),
+    # Sessions grid sorted by recency and the empty-range check.
+    Index("ix_sessions_ended", "ended_ms"),
+    # Resolving spawnedBy keys to session ids; cron/sub-agent pages group by key.
+    Index("ix_sessions_key", "key"),
+    # The session page's child tree.
+    Index("ix_sessions_parent", "parent_session_id"),
+    comment="One row per OpenClaw session (transcript), with its metadata.",
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("entry_id", String(64), primary_key=True, comment="Entry id (8 hex chars or a UUID)."),
+    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp, epoch ms UTC."),
+    Column("session_id", String(128), nullable=False, comment="Owning session."),
+    Column(
+        "session_created_ms",
+        BigInteger,
+        comment="Header time of the owning session (decides ownership of copies).",
+    ),
+    _host(),
+    Column("agent_id", String(128), nullable=False, comment="Agent of the owning session."),
+    Column(
+        "entry_type",
+        String(32),
+        nullable=False,
+        comment="message, model_change, compaction, custom, ... (every entry but the header).",
+    ),
+    Column("role", String(32), comment="user | assistant | toolResult | bashExecution | ..."),
+    Column("parent_entry_id", String(64), comment="parentId."),
+    Column(
+        "synthetic",
+        Boolean,
+        nullable=False,
+        default=False,
+        comment="Assistant row that is not an LLM call (delivery-mirror, gateway-injected, "
+        "injected).",
+    ),
+    Column("provider", String(128), comment="Assistant: message.provider."),
+    Column("model", String(256), comment="Assistant: message.model."),
+    Column("stop_reason", String(32), comment="Assistant: stopReason."),
+    Column("message_ts_ms", BigInteger, comment="Inner message.timestamp (epoch ms)."),
+    Column("tool_call_id", String(256), comment="toolResult: toolCallId."),
+    Column("tool_name", String(256), comment="toolResult: toolName."),
+    Column("tool_is_error", Boolean, comment="toolResult: isError."),
+    Column("tool_synthetic", Boolean, comment="toolResult: OpenClaw's synthetic repair result."),
+    Column("tool_duration_ms", BigInteger, comment="toolResult: details.durationMs."),
+    Column("text_preview", Text, comment="First 200 characters of the text content."),
+    Column("source_id", Integer, comment="Source the row was first read from."),
+    Column("source_offset", BigInteger, comment="Byte offset (or seq) in that source."),
+    # Session page (its entries in order) and start/end recomputation.
+    Index("ix_messages_session_ts", "session_id", "ts_ms"),
+    # Sessions active in a range when no rollup fits (non-whole-hour time zones).
+    Index("ix_messages_ts", "ts_ms"),
+    # Pairing a tool call with its result (same session, same toolCallId).
+    Index("ix_messages_tool_call", "session_id", "tool_call_id"),
+    comment="Every transcript entry except the header, once per identity (entry_id, ts_ms).",
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("entry_id", String(64), primary_key=True, comment="Entry id of the assistant message."),
+    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp, epoch ms UTC."),
+    Column("session_id", String(128), nullable=False, comment="Owning session."),
+    Column("session_created_ms", BigInteger, comment="Header time of the owning session."),
+    _host(),
+    Column("agent_id", String(128), nullable=False, comment="Agent of the owning session."),
+    Column("provider", String(128), nullable=False, comment="message.provider ('' if absent)."),
+    Column("model", String(256), nullable=False, comment="message.model ('' if absent)."),
+    Column("api", String(64), comment="message.api."),
+    Column("stop_reason", String(32), comment="stopReason."),
+    Column(
+        "failed",
+        Boolean,
+        nullable=False,
+        comment="stopReason is error, aborted or timeout (a call that may still be billed).",
+    ),
+    Column("error_message", Text, comment="errorMessage, first 500 characters."),
+    Column("input_tokens", BigInteger, nullable=False, comment="Non-cached input (normalized)."),
+    Column("output_tokens", BigInteger, nullable=False, comment="usage.output."),
+    Column("cache_read_tokens", BigInteger, nullable=False, comment="usage.cacheRead."),
+    Column("cache_write_tokens", BigInteger, nullable=False, comment="usage.cacheWrite."),
+    Column("total_tokens", BigInteger, nullable=False, comment="Sum of the four, recomputed."),
+    Column("raw_input", Float, comment="usage.input as logged (Google: includes cache reads)."),
+    Column("raw_output", Float, comment="usage.output as logged."),
+    Column("raw_cache_read", Float, comment="usage.cacheRead as logged."),
+    Column("raw_cache_write", Float, comment="usage.cacheWrite as logged."),
+    Column("raw_total_tokens", Float, comment="usage.totalTokens as logged (not trusted)."),
+    Column("logged_cost", Float, comment="usage.cost.total when finite and >= 0, else NULL."),
+    Column("priced_cost", Float, comment="Cost from the price table or overrides, else NULL."),
+    Column("cost", Float, nullable=False, comment="Effective cost: what every chart shows."),
+    Column(
+        "cost_source",
+        String(16),
+        nullable=False,
+        comment="override | logged | priced | unknown: which rule gave cost.",
+    ),
+    Column("price_model", String(256), comment="Model id the price table matched."),
+    Column("price_fuzzy", Boolean, comment="The price table matched the model id loosely."),
+    Column(
+        "cache_savings",
+        Float,
+        comment="cache_read tokens at the input price minus at the cache-read price.",
+    ),
+    Column(
+        "zero_cost_with_price",
+        Boolean,
+        nullable=False,
+        default=False,
+        comment="Logged cost is 0 (or missing) although the model has a known price.",
+    ),
+    Column(
+        "cost_mismatch",
+        Boolean,
+        nullable=False,
+        default=False,
+        comment="Logged cost differs from the list price by more than 5 %.",
+    ),
+    Column("latency_ms", BigInteger, comment="Entry timestamp minus message.timestamp, >= 0."),
+    Column(
+        "warning",
+        Boolean,
+        nullable=False,
+        default=False,
+        comment="A usage field was negative, non-finite or not a number (counted as 0).",
+    ),
+    # Every range query over raw calls (reports, non-whole-hour zones, recent calls).
+    Index("ix_usage_ts", "ts_ms"),
+    # Per-session totals (sessions grid, session page) and rollup recomputation.
+    Index("ix_usage_session_ts", "session_id", "ts_ms"),
+    # Models page drill-down and `reprice` per model and day.
+    Index("ix_usage_model_ts", "provider", "model", "ts_ms"),
+    comment="One row per LLM call (accounting.md §3): tokens and cost.",
+)
+
+tool_calls = Table(
+    "tool_calls",
+    metadata,
+    Column("entry_id", String(64), primary_key=True, comment="Entry id of the calling message."),
+    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp of the call."),
+    Column("block_index", Integer, primary_key=True, comment="Position of the toolCall block."),
+    Column("tool_call_id", String(256), comment="toolCall.id (provider's call id)."),
+    Column("session_id", String(128), nullable=False, comment="Owning session (of the call)."),
+    Column("session_created_ms", BigInteger, comment="Header time of the owning session."),
+    _host(),
+    Column("agent_id", String(128), nullable=False, comment="Agent of the owning session."),
+    Column("tool_name", String(256), nullable=False, comment="toolCall.name."),
+    Column("command_family", String(128), comment="exec: the command's first word."),
+    Column("args_preview", Text, comment="First 200 characters of the arguments as JSON."),
+    Column("status", String(8), nullable=False, comment="ok | error | missing."),
+    Column(
+        "synthetic",
+        Boolean,
+        nullable=False,
+        default=False,
+        comment="The result is OpenClaw's synthetic repair ('[openclaw] missing tool result').",
+    ),
+    Column("result_entry_id", String(64), comment="Entry id of the toolResult."),
+    Column("result_ts_ms", BigInteger, comment="Entry timestamp of the toolResult."),
+    Column("duration_ms", BigInteger, comment="details.durationMs, else result - call, >= 0."),
+    Column("error_preview", Text, comment="First 200 characters of an error result."),
+    # Tools page: calls in a range, per tool.
+    Index("ix_tool_calls_ts", "ts_ms"),
+    Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms"),
+    # Session page; pairing a late result with its call.
+    Index("ix_tool_calls_session", "session_id", "tool_call_id"),
+    comment="One row per toolCall block of a counted LLM call, paired with its result.",
+)
+
+usage_hourly = Table(
+    "usage_hourly",
+    metadata,
+    Column("hour_ms", BigInteger, primary_key=True, comment="Start of the UTC hour."),
+    Column("session_id", String(128), primary_key=True, comment="Owning session."),
+    Column("provider", String(128), primary_key=True, comment="Provider."),
+    Column("model", String(256), primary_key=True, comment="Model."),
+    Column("agent_id", String(128), nullable=False, comment="Agent."),
+    _host(),
+    Column("llm_calls", BigInteger, nullable=False, comment="Calls."),
+    Column("failed_calls", BigInteger, nullable=False, comment="Failed calls."),
+    Column("input_tokens", BigInteger, nullable=False, comment="Sum of input_tokens."),
+    Column("output_tokens", BigInteger, nullable=False, comment="Sum of output_tokens."),
+    Column("cache_read_tokens", BigInteger, nullable=False, comment="Sum of cache_read_tokens."),
+    Column("cache_write_tokens", BigInteger, nullable=False, comment="Sum of cache_write_tokens."),
+    Column("logged_cost", Float, nullable=False, comment="Sum of known logged_cost."),
+    Column("priced_cost", Float, nullable=False, comment="Sum of known priced_cost."),
+    Column("cost", Float, nullable=False, comment="Sum of cost."),
+    Column("cache_savings", Float, nullable=False, comment="Sum of known cache_savings."),
+    # Every dashboard range query over calls: hours in [since, until).
+    Index("ix_usage_hourly_hour", "hour_ms"),
+    comment="Rollup of usage per UTC hour, session and model.",
+)
+
+session_hourly = Table(
+    "session_hourly",
+    metadata,
+    Column("hour_ms", BigInteger, primary_key=True, comment="Start of the UTC hour."),
+    Column("session_id", String(128), primary_key=True, comment="Session."),
+    Column("agent_id", String(128), nullable=False, comment="Agent."),
+    _host(),
+    Column("messages", BigInteger, nullable=False, comment="Message entries (any role)."),
+    comment="Rollup: which sessions were active (had a message) in which UTC hour.",
+)
+
+tool_hourly = Table(
+    "tool_hourly",
+    metadata,
+    Column("hour_ms", BigInteger, primary_key=True, comment="Start of the UTC hour."),
+    Column("session_id", String(128), primary_key=True, comment="Owning session."),
+    Column("tool_name", String(256), primary_key=True, comment="Tool."),
+    Column("agent_id", String(128), nullable=False, comment="Agent."),
+    _host(),
+    Column("calls", BigInteger, nullable=False, comment="Tool calls."),
+    Column("errors", BigInteger, nullable=False, comment="Calls with status error."),
+    Column("missing", BigInteger, nullable=False, comment="Calls with status missing."),
+    comment="Rollup of tool_calls per UTC hour, session and tool.",
+)
+
+alert_acks = Table(
+    "alert_acks",
+    metadata,
+    Column("alert_key", String(256), primary_key=True, comment="Stable id of the alert."),
+    Column("acked_ms", BigInteger, nullable=False, comment="When a user acknowledged it."),
+    Column("note", Text, comment="Optional note."),
+    comment="Alerts a user acknowledged in the dashboard (the webapp's only write).",
+)
+
+ALL_TABLES = tuple(metadata.sorted_tables)
