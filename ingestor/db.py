@@ -60,6 +60,8 @@ def _sqlite_writer_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA temp_store=MEMORY")
+    # After a checkpoint the WAL is truncated to this size, so it stays bounded.
+    cur.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
 
@@ -88,7 +90,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
-    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+    raise DatabaseError(
+        f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
+    )
 
 
 def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engine:

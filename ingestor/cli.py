@@ -1,0 +1,341 @@
+"""The console script ``agentbox-telemetry``: the one edge that knows both sides.
+
+Settings are built here from flags and the environment, once, and passed down. Every known
+failure becomes one line on stderr and a non-zero exit code, never a traceback. Heavy imports
+(Dash, pandas, the ingest pipeline) happen inside the command that needs them, so ``report``
+starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ingestor import config
+
+app = typer.Typer(
+    name="agentbox-telemetry",
+    help="Observability for OpenClaw agents: ingest transcripts, serve the dashboard, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: $TELEMETRY_DB_URL, else a SQLite file in the user data dir).",
+        show_default=False,
+    ),
+]
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line."""
+
+
+def _env() -> dict[str, str]:
+    return config.environment()
+
+
+def _db_url(db: str | None) -> str:
+    return db or config.default_db_url(_env())
+
+
+def _engine(url: str) -> Any:
+    from ingestor.db import make_engine
+
+    return make_engine(url)
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    db: DbOpt = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Create or upgrade the schema to the latest revision."""
+    from ingestor import migrate
+    from ingestor.db import describe
+
+    url = _db_url(db)
+    migrate.upgrade(_engine(url), revision)
+    typer.echo(f"database {describe(url)} is at revision {migrate.current_revision(_engine(url))}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+    db: DbOpt = None,
+) -> None:
+    """Downgrade the schema (keeps nothing the dropped revisions added)."""
+    from ingestor import migrate
+
+    url = _db_url(db)
+    migrate.downgrade(_engine(url), revision)
+    typer.echo(f"database is at revision {migrate.current_revision(_engine(url)) or 'base'}")
+
+
+@db_app.command("current")
+def db_current(db: DbOpt = None) -> None:
+    """Print the schema revision of the database and the newest one known."""
+    from ingestor import migrate
+
+    eng = _engine(_db_url(db))
+    typer.echo(
+        f"current: {migrate.current_revision(eng) or 'none'}  head: {migrate.head_revision()}"
+    )
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    db: DbOpt = None,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--source",
+            help="OpenClaw state dir, sessions dir, log dir or file "
+            "(repeatable; default: $OPENCLAW_STATE_DIR or ~/.openclaw, ~/.clawdbot, "
+            "~/.moltbot, ~/.openclaw-*, plus $OPENCLAW_LOG_DIR or /tmp/openclaw).",
+        ),
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep running: follow new lines.")] = False,
+    host_id: Annotated[
+        str | None,
+        typer.Option(
+            "--host-id", help="Host id on every row (default: $TELEMETRY_HOST_ID or the hostname)."
+        ),
+    ] = None,
+    polling: Annotated[
+        bool, typer.Option("--polling", help="Watch by polling (Docker bind mounts, NFS).")
+    ] = False,
+    rescan: Annotated[
+        float, typer.Option("--rescan", help="Seconds between full rescans in watch mode.")
+    ] = 30.0,
+    prices: Annotated[
+        Path | None,
+        typer.Option("--prices", help="Price overrides TOML file (default: $TELEMETRY_PRICES)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Read every new transcript line into the database (once, or continuously with --watch)."""
+    env = _env()
+    url = _db_url(db)
+    sources = tuple(source) if source else tuple(config.default_sources(env, Path.home()))
+    if not sources:
+        raise UserError(
+            "no OpenClaw state dir found (looked at $OPENCLAW_STATE_DIR, ~/.openclaw, "
+            "~/.clawdbot, ~/.moltbot, ~/.openclaw-*): pass --source PATH"
+        )
+    price_file = prices or (Path(env["TELEMETRY_PRICES"]) if env.get("TELEMETRY_PRICES") else None)
+    settings = config.IngestSettings(
+        db_url=url,
+        sources=sources,
+        host_id=host_id or config.default_host_id(env),
+        watch=watch,
+        polling=polling,
+        rescan_interval_s=rescan,
+        progress=not quiet and sys.stderr.isatty(),
+        price_overrides=price_file,
+    )
+    from ingestor import daemon
+
+    daemon.run(settings)
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Address to listen on (default: $TELEMETRY_ADDRESS or 127.0.0.1)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default: $TELEMETRY_PORT or 8501).")
+    ] = None,
+) -> None:
+    """Serve the dashboard (read-only on the database)."""
+    env = _env()
+    try:
+        addr, p = config.serve_defaults(env)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    settings = config.ServeSettings(db_url=_db_url(db), host=host or addr, port=port or p)
+    from webapp.app import run
+
+    run(settings)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    kind: Annotated[str, typer.Argument(help="summary | daily | models | tools | sessions")],
+    db: DbOpt = None,
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD), inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), exclusive.")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="IANA time zone of the days (default: local).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+) -> None:
+    """Totals from the database for a date range (half-open [since, until))."""
+    from ingestor import reports
+    from ingestor.db import make_readonly_engine
+
+    zone = tz or _local_zone()
+    rng = reports.make_range(since, until, zone)
+    if kind not in reports.KINDS:
+        raise UserError(f"unknown report {kind!r}: use one of {', '.join(reports.KINDS)}")
+    engine = make_readonly_engine(_db_url(db), statement_timeout_ms=120_000)
+    with engine.connect() as conn:
+        data = reports.run(conn, kind, rng)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        from ingestor.render import render_report
+
+        render_report(kind, data)
+
+
+def _local_zone() -> str:
+    import os
+
+    tzname = os.environ.get("TZ")
+    if tzname and "/" in tzname:
+        return tzname.lstrip(":")
+    try:
+        link = Path("/etc/localtime").resolve()
+        parts = link.parts
+        if "zoneinfo" in parts:
+            return "/".join(parts[parts.index("zoneinfo") + 1 :])
+    except OSError:
+        pass
+    return "UTC"
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory to write the state dir into.")
+    ] = Path("openclaw-demo"),
+    days: Annotated[int, typer.Option(help="Days of history.")] = 42,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+) -> None:
+    """Write a realistic OpenClaw state dir to try the product on."""
+    from ingestor.demo import DemoOptions, generate
+
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} exists and is not empty: choose another --out")
+    exp = generate(out, DemoOptions(seed=seed, days=days))
+    typer.echo(
+        f"wrote {exp.files_written} files ({exp.bytes_written / 1e6:.1f} MB) to {out}: "
+        f"{exp.sessions} sessions, {exp.llm_calls} LLM calls.\n"
+        f"next: agentbox-telemetry ingest --source {out}"
+    )
+
+
+# --- reprice --------------------------------------------------------------------------------
+
+
+@app.command()
+def reprice(
+    db: DbOpt = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option("--prices", help="Price overrides TOML (default: $TELEMETRY_PRICES)."),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, exclusive (UTC).")] = None,
+) -> None:
+    """Recompute priced cost, cost and cost source after prices or overrides change."""
+    from ingestor import reports
+    from ingestor.pricing import Pricer
+    from ingestor.reprice import reprice as do_reprice
+
+    env = _env()
+    price_file = prices or (Path(env["TELEMETRY_PRICES"]) if env.get("TELEMETRY_PRICES") else None)
+    pricer = Pricer(_load_overrides(price_file))
+    rng = reports.make_range(since, until, "UTC")
+    eng = _engine(_db_url(db))
+    with eng.begin() as conn:
+        res = do_reprice(conn, pricer, rng.since_ms, rng.until_ms)
+    typer.echo(f"repriced {res.calls} calls, {res.changed} changed")
+
+
+def _load_overrides(path: Path | None) -> list[Any]:
+    if path is None:
+        return []
+    from ingestor.overrides import load_overrides
+
+    return list(load_overrides(path))
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Run the CLI, turning known failures into one line and exit code 1."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from ingestor.db import DatabaseError
+    from ingestor.reports import ReportError
+
+    known: tuple[type[BaseException], ...] = (UserError, DatabaseError, ReportError)
+    try:
+        from ingestor.overrides import OverrideError
+
+        known = (*known, OverrideError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        app(standalone_mode=False)
+    except known as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except (OperationalError, ProgrammingError) as exc:
+        msg = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        hint = ""
+        if "no such table" in msg or "does not exist" in msg:
+            hint = " (run `agentbox-telemetry db upgrade` or `agentbox-telemetry ingest` first)"
+        typer.echo(f"error: database: {msg}{hint}", err=True)
+        raise SystemExit(1) from None
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Exit):
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

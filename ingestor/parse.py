@@ -1,0 +1,237 @@
+"""One transcript line (bytes) to a typed value: a header, an entry, or an error value.
+
+Pure functions, no database and no file access. Nothing raised here escapes: bad input becomes
+:class:`LineError` (the line is skipped and recorded) or a warning attached to the value (the
+line still counts). The accounting rules live in :mod:`ingestor.normalize`; this module only
+checks shapes and converts timestamps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+#: Lines longer than this have their long string values blanked before parsing, so a 50 MB
+#: line with an inline image parses in little memory (the values are never needed).
+BIG_LINE_BYTES = 1 << 20
+
+#: Entry types of the format spec; others are still entries (skipped by usage, kept as rows).
+KNOWN_ENTRY_TYPES = frozenset(
+    {
+        "message",
+        "model_change",
+        "thinking_level_change",
+        "compaction",
+        "branch_summary",
+        "custom",
+        "custom_message",
+        "label",
+        "session_info",
+    }
+)
+
+
+@dataclass(slots=True)
+class LineError:
+    """A line that cannot be ingested. ``syntax`` is True when the line is not a JSON object
+    at all (blank, invalid JSON, an array...), False when it is an object of the wrong shape."""
+
+    reason: str
+    syntax: bool = False
+
+
+@dataclass(slots=True)
+class Header:
+    """The ``session`` line."""
+
+    session_id: str
+    ts_ms: int | None
+    cwd: str | None
+    parent_session: str | None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Entry:
+    """Any other line: ``type``, ``id``, ``parentId``, ``timestamp`` and the raw object."""
+
+    type: str
+    id: str
+    parent_id: str | None
+    ts_ms: int
+    obj: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+Parsed = Header | Entry | LineError
+
+_DAY_CACHE: dict[str, int] = {}
+
+
+def _day_ms(date_part: str) -> int:
+    """Epoch ms of 00:00 UTC of ``YYYY-MM-DD`` (cached: a corpus has few distinct days)."""
+    v = _DAY_CACHE.get(date_part)
+    if v is None:
+        y, m, d = int(date_part[0:4]), int(date_part[5:7]), int(date_part[8:10])
+        # days from civil (Howard Hinnant), exact for the proleptic Gregorian calendar
+        y -= m <= 2
+        era = y // 400
+        yoe = y - era * 400
+        doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+        doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+        v = (era * 146097 + doe - 719468) * 86_400_000
+        if len(_DAY_CACHE) < 100_000:
+            _DAY_CACHE[date_part] = v
+    return v
+
+
+def iso_to_ms(value: Any) -> int | None:
+    """ISO-8601 timestamp to epoch ms UTC, or None. Fast path for OpenClaw's own
+    ``YYYY-MM-DDTHH:MM:SS.mmmZ``; anything else through ``datetime.fromisoformat`` (a naive
+    time is taken as UTC)."""
+    if not isinstance(value, str):
+        return None
+    if (
+        len(value) == 24
+        and value[23] == "Z"
+        and value[10] == "T"
+        and value[19] == "."
+        and value[4] == "-"
+        and value[13] == ":"
+    ):
+        try:
+            return (
+                _day_ms(value[:10])
+                + int(value[11:13]) * 3_600_000
+                + int(value[14:16]) * 60_000
+                + int(value[17:19]) * 1000
+                + int(value[20:23])
+            )
+        except ValueError:
+            return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)
+
+
+def ms_value(value: Any) -> int | None:
+    """An epoch-ms number (``message.timestamp``) or None; ISO strings are accepted too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    if isinstance(value, str):
+        return iso_to_ms(value)
+    return None
+
+
+def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, list[str]] | LineError:
+    warnings: list[str] = []
+    if len(data) > BIG_LINE_BYTES:
+        from ingestor.tail import shrink_long_strings
+
+        data = shrink_long_strings(bytes(data))
+    try:
+        return orjson.loads(data), warnings
+    except orjson.JSONDecodeError as exc:
+        # orjson rejects invalid UTF-8; accounting.md §4: decode with replacement, still count.
+        try:
+            text = bytes(data).decode("utf-8", "replace")
+        except Exception:  # pragma: no cover - decode with "replace" cannot fail
+            return LineError(f"invalid JSON: {exc}", syntax=True)
+        if "\ufffd" in text:
+            try:
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError as exc2:
+                return LineError(f"invalid JSON: {_short(exc2)}", syntax=True)
+            warnings.append("invalid UTF-8 replaced")
+            return obj, warnings
+        return LineError(f"invalid JSON: {_short(exc)}", syntax=True)
+
+
+def _short(exc: Exception) -> str:
+    msg = str(exc)
+    return msg if len(msg) <= 120 else msg[:117] + "..."
+
+
+def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
+    """Parse one transcript line (without its newline)."""
+    if not data or (len(data) < 4096 and not bytes(data).strip()):
+        return LineError("blank line", syntax=True)
+    loaded = _loads(data)
+    if isinstance(loaded, LineError):
+        return loaded
+    obj, warnings = loaded
+    if not isinstance(obj, dict):
+        return LineError(f"not a JSON object ({type(obj).__name__})", syntax=True)
+    return parse_object(obj, warnings)
+
+
+def parse_object(obj: dict[str, Any], warnings: list[str] | None = None) -> Parsed:
+    """Classify an already-decoded object (JSONL line or SQLite ``event_json``)."""
+    warnings = warnings if warnings is not None else []
+    typ = obj.get("type")
+    if not isinstance(typ, str):
+        return LineError("no string 'type' field")
+    if typ == "session":
+        sid = obj.get("id")
+        if not isinstance(sid, str) or not sid:
+            return LineError("session header without a string 'id'")
+        cwd = obj.get("cwd")
+        parent = obj.get("parentSession")
+        if not isinstance(parent, str):
+            scope = obj.get("parentTranscriptScope")
+            parent = (
+                f"agent-db:{scope.get('agentId')}:transcript_events:{scope.get('sessionId')}"
+                if isinstance(scope, dict) and isinstance(scope.get("sessionId"), str)
+                else None
+            )
+        return Header(
+            session_id=sid,
+            ts_ms=iso_to_ms(obj.get("timestamp")),
+            cwd=cwd if isinstance(cwd, str) else None,
+            parent_session=parent,
+            warnings=warnings,
+        )
+    ts_ms = iso_to_ms(obj.get("timestamp"))
+    if ts_ms is None:
+        return LineError(f"{typ} entry without a valid 'timestamp'")
+    eid = obj.get("id")
+    if not isinstance(eid, str) or not eid:
+        # v1 files have no entry ids: a stable id from the content keeps duplicates together.
+        import hashlib
+
+        eid = "h" + hashlib.sha1(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:15]
+    parent_id = obj.get("parentId")
+    if typ == "message" and not isinstance(obj.get("message"), dict):
+        return LineError("message entry whose 'message' is not an object")
+    return Entry(
+        type=typ,
+        id=eid,
+        parent_id=parent_id if isinstance(parent_id, str) else None,
+        ts_ms=ts_ms,
+        obj=obj,
+        warnings=warnings,
+    )
+
+
+def looks_like_entry(obj: Any) -> bool:
+    """True when an object is a transcript entry (for header-less transcripts)."""
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("type"), str)
+        and isinstance(obj.get("timestamp"), str)
+        and "traceSchema" not in obj
+    )

@@ -1,0 +1,536 @@
+"""One ingest pass: discover → identify → tail → parse → normalize → store.
+
+The pass keeps the ``sources`` bookkeeping in memory (loaded once, changed only after a commit
+succeeds) so a pass with nothing new costs one ``stat`` per file. Decisions per file:
+
+* same (device, inode), same size and mtime: nothing to read (a new path is a rename: an
+  archive is followed, never read again);
+* grown, head and tail fingerprints intact: read from the stored offset;
+* smaller than the offset, or a fingerprint changed (truncated, rewritten in place, inode
+  reused): read again from 0; message identity keeps it from counting twice;
+* a new inode at a known path: the old source is ``replaced``; its rows stay;
+* a known file no longer on disk: ``gone``; its rows stay.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, text
+
+from ingestor.batch import Batch, SourceUpdate
+from ingestor.discover import Candidate, classify_name, discover
+from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
+from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
+from ingestor.store import Store, now_ms
+from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint
+
+TAIL_FP_BYTES = 64
+SOURCE_FIELDS = (
+    "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
+    "state archive_reason session_id"
+).split()
+
+
+@dataclass
+class Source:
+    id: int
+    kind: str
+    path: str
+    agent_id: str | None
+    device: int | None
+    inode: int | None
+    head_fp: str | None
+    head_len: int | None
+    tail_fp: str | None
+    read_offset: int
+    size: int | None
+    mtime_ns: int | None
+    state: str
+    archive_reason: str | None
+    session_id: str | None
+
+
+@dataclass
+class PassStats:
+    files: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    skipped: int = 0
+    rewrites: int = 0
+    renames: int = 0
+    gone: int = 0
+    lines: int = 0
+    bytes: int = 0
+    calls: int = 0
+    new_messages: int = 0
+    errors: int = 0
+    warnings: int = 0
+    seconds: float = 0.0
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+ProgressFn = Callable[[int], None]
+
+
+class Pipeline:
+    """Runs passes for one host against one store."""
+
+    def __init__(self, engine: Engine, store: Store, batch_lines: int = 20_000) -> None:
+        self.engine = engine
+        self.store = store
+        self.batch_lines = batch_lines
+        self.host_id = store.host_id
+        self.by_inode: dict[tuple[int, int], Source] = {}
+        self.by_path: dict[str, Source] = {}
+        self.by_id: dict[int, Source] = {}
+        self.created: dict[str, int | None] = {}
+        self._load()
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Forget the in-memory bookkeeping (after a failed commit) and read it again."""
+        self.created.clear()
+        self._load()
+
+    def _load(self) -> None:
+        self.by_inode.clear()
+        self.by_path.clear()
+        self.by_id.clear()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(f"SELECT {', '.join(SOURCE_FIELDS)} FROM sources WHERE host_id = :h"),
+                {"h": self.host_id},
+            ).all()
+        for r in rows:
+            s = Source(*r)
+            if s.state in ("gone", "replaced"):
+                continue
+            if s.device is not None and s.inode is not None:
+                self.by_inode[(s.device, s.inode)] = s
+            self.by_path[s.path] = s
+            self.by_id[s.id] = s
+
+    def _new_source(self, cand: Candidate, st: os.stat_result) -> Source:
+        now = now_ms()
+        vals = {
+            "host_id": self.host_id,
+            "kind": cand.kind,
+            "path": str(cand.path),
+            "agent_id": cand.agent_id,
+            "device": st.st_dev,
+            "inode": st.st_ino,
+            "read_offset": 0,
+            "state": "archived" if cand.name.archive_reason else "active",
+            "archive_reason": cand.name.archive_reason,
+            "session_id": cand.name.session_id,
+            "lines": 0,
+            "errors": 0,
+            "first_seen_ms": now,
+            "last_seen_ms": now,
+        }
+        cols = ", ".join(vals)
+        marks = ", ".join(f":{k}" for k in vals)
+        with self.engine.begin() as conn:
+            sid = conn.execute(
+                text(f"INSERT INTO sources ({cols}) VALUES ({marks}) RETURNING id"), vals
+            ).scalar_one()
+        src = Source(
+            id=int(sid),
+            kind=cand.kind,
+            path=str(cand.path),
+            agent_id=cand.agent_id,
+            device=st.st_dev,
+            inode=st.st_ino,
+            head_fp=None,
+            head_len=None,
+            tail_fp=None,
+            read_offset=0,
+            size=None,
+            mtime_ns=None,
+            state=str(vals["state"]),
+            archive_reason=cand.name.archive_reason,
+            session_id=cand.name.session_id,
+        )
+        self.by_inode[(st.st_dev, st.st_ino)] = src
+        self.by_path[src.path] = src
+        self.by_id[src.id] = src
+        return src
+
+    def _set_state(self, src: Source, state: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE sources SET state = :s, last_seen_ms = :t WHERE id = :i"),
+                {"s": state, "t": now_ms(), "i": src.id},
+            )
+        src.state = state
+        if state in ("gone", "replaced"):
+            ino = (src.device, src.inode)
+            if src.device is not None and self.by_inode.get(ino) is src:  # type: ignore[arg-type]
+                del self.by_inode[ino]  # type: ignore[arg-type]
+            if self.by_path.get(src.path) is src:
+                del self.by_path[src.path]
+
+    def _created_of(self, session_id: str) -> int | None:
+        if session_id not in self.created:
+            with self.engine.connect() as conn:
+                v = conn.execute(
+                    text("SELECT created_ms FROM sessions WHERE session_id = :s"),
+                    {"s": session_id},
+                ).scalar()
+            self.created[session_id] = int(v) if v is not None else None
+        return self.created[session_id]
+
+    # -- a pass -----------------------------------------------------------------------------
+
+    def run_pass(
+        self,
+        sources: Sequence[Path],
+        progress: Callable[[int, int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> PassStats:
+        """Read everything new under ``sources``. ``progress(done_bytes, total_bytes)``;
+        ``stop`` ends the pass between files (what was read is committed)."""
+        t0 = time.perf_counter()
+        stats = PassStats()
+        found = discover(sources)
+        stats.skipped_by_reason = dict(found.ignored)
+        stats.skipped = sum(found.ignored.values())
+        cands = sorted(found.candidates, key=lambda c: (c.kind != "sessions_index", str(c.path)))
+        batch = Batch()
+        extra: list[Path] = []
+        seen: set[int] = set()
+        work: list[tuple[Candidate, os.stat_result, Source, int]] = []
+        for cand in cands:
+            if cand.kind == "sessions_index":
+                extra.extend(self._index(cand, batch, stats, seen))
+        known = {str(c.path) for c in cands}
+        for p in extra:
+            if str(p) not in known and p.is_file():
+                nc = classify_name(p.name)
+                if nc.kind == "transcript":
+                    cands.append(
+                        Candidate(p, "jsonl_zst" if nc.compressed else "jsonl", "main", nc)
+                    )
+                    known.add(str(p))
+        for cand in cands:
+            if cand.kind not in ("jsonl", "jsonl_zst"):
+                continue
+            stats.files += 1
+            plan = self._plan(cand, stats, seen)
+            if plan is not None:
+                work.append((cand, *plan))
+        total = sum(max(0, st.st_size - start) for _, st, _, start in work)
+        done = 0
+        for cand, st, src, start in work:
+            if stop is not None and stop.is_set():
+                break
+            stats.files_read += 1
+            done += self._read(cand, st, src, start, batch, stats)
+            if progress:
+                progress(done, total)
+        self._flush(batch, stats)
+        self._mark_gone(seen, stats)
+        stats.seconds = time.perf_counter() - t0
+        return stats
+
+    def _plan(
+        self, cand: Candidate, stats: PassStats, seen: set[int]
+    ) -> tuple[os.stat_result, Source, int] | None:
+        try:
+            st = os.stat(cand.path)
+        except OSError:
+            return None
+        src = self.by_inode.get((st.st_dev, st.st_ino))
+        path = str(cand.path)
+        if (
+            src is not None
+            and src.head_fp is not None
+            and st.st_size > 0
+            and not self._head_ok(cand.path, src)
+        ):
+            src = None  # inode reused by another file, or rewritten with a new head
+        if src is None:
+            old = self.by_path.get(path)
+            if old is not None:
+                self._set_state(old, "replaced")
+            src = self._new_source(cand, st)
+            seen.add(src.id)
+            return st, src, 0
+        seen.add(src.id)
+        if src.path != path:
+            stats.renames += 1
+            self._rename(src, cand)
+        if src.state == "skipped" and st.st_size == src.size and st.st_mtime_ns == src.mtime_ns:
+            return None
+        if st.st_size == src.size and st.st_mtime_ns == src.mtime_ns:
+            stats.files_unchanged += 1
+            return None
+        if cand.kind == "jsonl_zst":
+            return st, src, 0
+        start = src.read_offset
+        if st.st_size < start or (start > 0 and not self._tail_ok(cand.path, src)):
+            stats.rewrites += 1
+            start = 0
+        return st, src, start
+
+    def _head_ok(self, path: Path, src: Source) -> bool:
+        if not src.head_len:
+            return True
+        fp = bytes_fingerprint(path, 0, src.head_len)
+        return fp == src.head_fp
+
+    def _tail_ok(self, path: Path, src: Source) -> bool:
+        if src.tail_fp is None or src.read_offset == 0:
+            return True
+        n = min(TAIL_FP_BYTES, src.read_offset)
+        return bytes_fingerprint(path, src.read_offset - n, n) == src.tail_fp
+
+    def _rename(self, src: Source, cand: Candidate) -> None:
+        if self.by_path.get(src.path) is src:
+            del self.by_path[src.path]
+        src.path = str(cand.path)
+        src.archive_reason = cand.name.archive_reason or src.archive_reason
+        if src.state != "skipped":
+            src.state = "archived" if cand.name.archive_reason else "active"
+        self.by_path[src.path] = src
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE sources SET path = :p, archive_reason = :a, state = :s, "
+                    "last_seen_ms = :t WHERE id = :i"
+                ),
+                {
+                    "p": src.path,
+                    "a": src.archive_reason,
+                    "s": src.state,
+                    "t": now_ms(),
+                    "i": src.id,
+                },
+            )
+
+    def _mark_gone(self, seen: set[int], stats: PassStats) -> None:
+        for src in list(self.by_path.values()):
+            if src.id in seen or src.kind not in ("jsonl", "jsonl_zst"):
+                continue
+            if not os.path.exists(src.path):
+                stats.gone += 1
+                self._set_state(src, "gone")
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read(
+        self,
+        cand: Candidate,
+        st: os.stat_result,
+        src: Source,
+        start: int,
+        batch: Batch,
+        stats: PassStats,
+    ) -> int:
+        """Read one transcript from ``start``; returns bytes consumed."""
+        path = str(cand.path)
+        upd = SourceUpdate(src.id, {})
+        batch.sources[src.id] = upd
+        ctx: SessionCtx | None = None
+        if start > 0 and src.session_id:
+            ctx = SessionCtx(
+                src.session_id, self._created_of(src.session_id), src.agent_id or cand.agent_id
+            )
+        agent = src.agent_id or cand.agent_id
+        head: tuple[str, int] | None = None
+        if start == 0 and st.st_size > 0:
+            head = head_fingerprint(cand.path)
+        skipped_reason: str | None = None
+        end = start
+        compressed = cand.kind == "jsonl_zst"
+        reader = LineReader(cand.path, start, compressed=compressed)
+        try:
+            for raw in reader:
+                upd.lines += 1
+                batch.lines += 1
+                stats.lines += 1
+                parsed = parse_line(raw.data)
+                if isinstance(parsed, LineError):
+                    if ctx is None and not parsed.syntax:
+                        skipped_reason = f"not a transcript: {parsed.reason}"
+                        break
+                    batch.error(src.id, path, raw.offset, parsed.reason, raw.data)
+                    stats.errors += 1
+                elif isinstance(parsed, Header):
+                    ctx = self._header(parsed, agent, path, batch)
+                    src.session_id = ctx.session_id
+                    for w in parsed.warnings:
+                        batch.error(src.id, path, raw.offset, w, raw.data, "warning")
+                else:
+                    if ctx is None:
+                        if not looks_like_entry(parsed.obj):
+                            skipped_reason = "not a transcript: first line is not an entry"
+                            break
+                        ctx = self._headerless(cand, agent, path, batch)
+                        src.session_id = ctx.session_id
+                    self._entry(parsed, ctx, src, raw.offset, raw.data, batch, stats)
+                end = reader.end_offset
+                if batch.lines >= self.batch_lines:
+                    self._checkpoint(upd, cand, st, src, end, head, compressed)
+                    self._flush(batch, stats)
+                    upd = SourceUpdate(src.id, {})
+                    batch.sources[src.id] = upd
+            else:
+                end = reader.end_offset
+        finally:
+            reader.close()
+        for off, length in getattr(reader, "oversized", []):
+            batch.error(src.id, path, off, f"line of {length} bytes is over the limit", None)
+            stats.errors += 1
+        if skipped_reason is not None:
+            upd.values.update(
+                state="skipped",
+                skip_reason=skipped_reason,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+            )
+            src.state, src.size, src.mtime_ns = "skipped", st.st_size, st.st_mtime_ns
+            stats.files_read -= 1
+            stats.skipped += 1
+            stats.skipped_by_reason["not-a-transcript"] = (
+                stats.skipped_by_reason.get("not-a-transcript", 0) + 1
+            )
+            return 0
+        if compressed and getattr(reader, "truncated_stream", False):
+            # an archive still being written: read it again when it changes
+            upd.values.update(read_offset=end)
+            return 0
+        self._checkpoint(upd, cand, st, src, end, head, compressed, final=True)
+        consumed = max(0, (st.st_size if compressed else end) - start)
+        stats.bytes += consumed
+        return consumed
+
+    def _checkpoint(
+        self,
+        upd: SourceUpdate,
+        cand: Candidate,
+        st: os.stat_result,
+        src: Source,
+        end: int,
+        head: tuple[str, int] | None,
+        compressed: bool,
+        final: bool = False,
+    ) -> None:
+        vals: dict[str, Any] = {
+            "read_offset": end,
+            "session_id": src.session_id,
+            "device": st.st_dev,
+            "inode": st.st_ino,
+        }
+        if head is not None:
+            vals["head_fp"], vals["head_len"] = head
+        if not compressed and end > 0:
+            n = min(TAIL_FP_BYTES, end)
+            vals["tail_fp"] = bytes_fingerprint(cand.path, end - n, n)
+        if final:
+            vals["size"], vals["mtime_ns"] = st.st_size, st.st_mtime_ns
+            vals["state"] = "archived" if src.archive_reason else "active"
+            vals["skip_reason"] = None
+        else:
+            vals["size"], vals["mtime_ns"] = None, None
+        upd.values.update(vals)
+
+    def _header(self, h: Header, agent: str, path: str, batch: Batch) -> SessionCtx:
+        prev = self.created.get(h.session_id, h.ts_ms)
+        created = h.ts_ms if prev is None or (h.ts_ms is not None and h.ts_ms < prev) else prev
+        self.created[h.session_id] = created
+        f = batch.facts(h.session_id, agent)
+        f.created_ms = created
+        f.cwd = f.cwd or h.cwd
+        f.parent_session_id = f.parent_session_id or session_id_from_ref(h.parent_session)
+        f.path = path
+        return SessionCtx(h.session_id, created, agent)
+
+    def _headerless(self, cand: Candidate, agent: str, path: str, batch: Batch) -> SessionCtx:
+        sid = cand.name.session_id or cand.path.name.split(".", 1)[0]
+        f = batch.facts(sid, agent)
+        f.path = f.path or path
+        return SessionCtx(sid, self._created_of(sid), agent)
+
+    def _entry(
+        self,
+        e: Entry,
+        ctx: SessionCtx,
+        src: Source,
+        offset: int,
+        data: bytes,
+        batch: Batch,
+        stats: PassStats,
+    ) -> None:
+        rec = normalize_entry(e, ctx)
+        for w in rec.warnings:
+            batch.error(src.id, src.path, offset, w, data, "warning")
+            stats.warnings += 1
+        batch.add(rec, src.id, offset)
+        if rec.call is not None:
+            stats.calls += 1
+
+    def _flush(self, batch: Batch, stats: PassStats) -> None:
+        if not batch.sources and not batch.messages and not batch.index and not batch.sessions:
+            return
+        cs = self.store.commit(batch)
+        stats.new_messages += cs.new_messages
+        for upd in batch.sources.values():
+            src = self.by_id.get(upd.source_id)
+            if src is None:
+                continue
+            for k, v in upd.values.items():
+                if hasattr(src, k):
+                    setattr(src, k, v)
+        batch.__init__()  # type: ignore[misc]
+
+    # -- sessions.json ----------------------------------------------------------------------
+
+    def _index(self, cand: Candidate, batch: Batch, stats: PassStats, seen: set[int]) -> list[Path]:
+        """Read a changed ``sessions.json``; returns ``sessionFile`` paths it names."""
+        try:
+            st = os.stat(cand.path)
+        except OSError:
+            return []
+        path = str(cand.path)
+        src = self.by_path.get(path)
+        if src is None:
+            src = self._new_source(cand, st)
+        seen.add(src.id)
+        if src.size == st.st_size and src.mtime_ns == st.st_mtime_ns:
+            return []
+        try:
+            obj = orjson.loads(cand.path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            upd = SourceUpdate(src.id, {"size": st.st_size, "mtime_ns": st.st_mtime_ns})
+            batch.sources[src.id] = upd
+            batch.error(src.id, path, 0, f"sessions.json unreadable: {exc}"[:300], None)
+            stats.errors += 1
+            return []
+        entries = index_entries(obj)
+        for e in entries:
+            batch.index_agent[e.session_id] = cand.agent_id
+        batch.index.extend(entries)
+        batch.sources[src.id] = SourceUpdate(
+            src.id,
+            {
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "device": st.st_dev,
+                "inode": st.st_ino,
+            },
+        )
+        return [Path(e.session_file) for e in entries if e.session_file]

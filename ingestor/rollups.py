@@ -1,0 +1,83 @@
+"""The hourly rollups (``usage_hourly``, ``session_hourly``, ``tool_hourly``): how they are
+derived from the base tables, and how they are kept exact.
+
+A rollup row is always the aggregate of its base rows; the writer keeps that true by
+recomputing the (session, hour) cells a transaction touched (``recompute``), or adding a
+batch of rows that are new for certain (``add_new``). ``rebuild_all`` derives everything from
+scratch (used by tests, by ``reprice`` and as a repair tool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, text
+
+HOUR_MS = 3_600_000
+
+_USAGE_SELECT = """
+SELECT (ts_ms / 3600000) * 3600000 AS hour_ms, session_id, provider, model,
+       MIN(agent_id), MIN(host_id),
+       COUNT(*), SUM(CASE WHEN failed THEN 1 ELSE 0 END),
+       SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+       COALESCE(SUM(logged_cost), 0), COALESCE(SUM(priced_cost), 0), COALESCE(SUM(cost), 0),
+       COALESCE(SUM(cache_savings), 0)
+FROM usage
+"""
+_USAGE_INSERT = """
+INSERT INTO usage_hourly (hour_ms, session_id, provider, model, agent_id, host_id, llm_calls,
+    failed_calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    logged_cost, priced_cost, cost, cache_savings)
+"""
+_USAGE_GROUP = " GROUP BY (ts_ms / 3600000) * 3600000, session_id, provider, model"
+
+_SESSION_SELECT = """
+SELECT (ts_ms / 3600000) * 3600000, session_id, MIN(agent_id), MIN(host_id), COUNT(*)
+FROM messages WHERE entry_type = 'message'
+"""
+_SESSION_INSERT = "INSERT INTO session_hourly (hour_ms, session_id, agent_id, host_id, messages) "
+_SESSION_GROUP = " GROUP BY (ts_ms / 3600000) * 3600000, session_id"
+
+_TOOL_SELECT = """
+SELECT (ts_ms / 3600000) * 3600000, session_id, tool_name, MIN(agent_id), MIN(host_id),
+       COUNT(*), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
+       SUM(CASE WHEN status = 'missing' THEN 1 ELSE 0 END)
+FROM tool_calls
+"""
+_TOOL_INSERT = (
+    "INSERT INTO tool_hourly (hour_ms, session_id, tool_name, agent_id, host_id, calls, "
+    "errors, missing) "
+)
+_TOOL_GROUP = " GROUP BY (ts_ms / 3600000) * 3600000, session_id, tool_name"
+
+
+def hour_of(ts_ms: int) -> int:
+    return (ts_ms // HOUR_MS) * HOUR_MS
+
+
+def rebuild_all(conn: Connection) -> None:
+    """Derive every rollup from the base tables (inside the caller's transaction)."""
+    for table in ("usage_hourly", "session_hourly", "tool_hourly"):
+        conn.execute(text(f"DELETE FROM {table}"))
+    conn.execute(text(_USAGE_INSERT + _USAGE_SELECT + _USAGE_GROUP))
+    conn.execute(text(_SESSION_INSERT + _SESSION_SELECT + _SESSION_GROUP))
+    conn.execute(text(_TOOL_INSERT + _TOOL_SELECT + _TOOL_GROUP))
+
+
+def recompute(conn: Connection, cells: Iterable[tuple[str, int]]) -> None:
+    """Recompute the rollup rows of the given (session_id, hour_ms) cells from base rows."""
+    rows = [{"s": s, "h": h, "e": h + HOUR_MS} for s, h in sorted(set(cells))]
+    if not rows:
+        return
+    cond = " WHERE session_id = :s AND ts_ms >= :h AND ts_ms < :e"
+    for table in ("usage_hourly", "session_hourly", "tool_hourly"):
+        conn.execute(
+            text(f"DELETE FROM {table} WHERE session_id = :s AND hour_ms = :h"),
+            [{"s": r["s"], "h": r["h"]} for r in rows],
+        )
+    conn.execute(text(_USAGE_INSERT + _USAGE_SELECT + cond + _USAGE_GROUP), rows)
+    conn.execute(
+        text(_SESSION_INSERT + _SESSION_SELECT + cond.replace(" WHERE", " AND") + _SESSION_GROUP),
+        rows,
+    )
+    conn.execute(text(_TOOL_INSERT + _TOOL_SELECT + cond + _TOOL_GROUP), rows)

@@ -1,0 +1,622 @@
+"""The one writer: commits a :class:`~ingestor.batch.Batch` in one transaction.
+
+Rows and the read positions they advance to commit together, so a crash at any moment loses
+nothing and doubles nothing. Inserts on natural keys ignore duplicates; a row seen again in a
+session with an earlier header moves to it (accounting.md §3). Tool calls are paired with
+results from earlier batches, and the hourly rollups are kept exact in the same transaction.
+Bulk statements go through the driver's ``executemany`` (SQLAlchemy's ORM unit of work is far
+too slow for this volume).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ingestor import rollups
+from ingestor.batch import Batch, owner_rank
+from ingestor.normalize import CallRow, ToolCallRow, apply_result
+from ingestor.pricing import Pricer, decide_cost
+
+MSG_COLS = (
+    "entry_id ts_ms session_id session_created_ms host_id agent_id entry_type role "
+    "parent_entry_id synthetic provider model stop_reason message_ts_ms tool_call_id tool_name "
+    "tool_is_error tool_synthetic tool_duration_ms text_preview source_id source_offset"
+).split()
+USAGE_COLS = (
+    "entry_id ts_ms session_id session_created_ms host_id agent_id provider model api "
+    "stop_reason failed error_message input_tokens output_tokens cache_read_tokens "
+    "cache_write_tokens total_tokens raw_input raw_output raw_cache_read raw_cache_write "
+    "raw_total_tokens logged_cost priced_cost cost cost_source price_model price_fuzzy "
+    "cache_savings zero_cost_with_price cost_mismatch latency_ms warning"
+).split()
+TOOL_COLS = (
+    "entry_id ts_ms block_index tool_call_id session_id session_created_ms host_id agent_id "
+    "tool_name command_family args_preview status synthetic result_entry_id result_ts_ms "
+    "duration_ms error_preview"
+).split()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class CommitStats:
+    messages: int = 0
+    new_messages: int = 0
+    calls: int = 0
+    tool_calls: int = 0
+    errors: int = 0
+    moved: int = 0
+
+
+class Store:
+    """Writes batches; knows SQL, not files."""
+
+    def __init__(self, engine: Engine, host_id: str, pricer: Pricer) -> None:
+        self.engine = engine
+        self.host_id = host_id
+        self.pricer = pricer
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.ph = "?" if self.sqlite else "%s"
+
+    # -- SQL helpers ------------------------------------------------------------------------
+
+    def _ins(self, table: str, cols: Sequence[str], conflict: str | None) -> str:
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([self.ph] * len(cols))})"
+        if conflict:
+            sql += f" ON CONFLICT ({conflict}) DO NOTHING"
+        return sql
+
+    def _q(self, sql: str) -> str:
+        """Write SQL with ``?`` placeholders; this turns them into the driver's."""
+        return sql if self.sqlite else sql.replace("?", "%s")
+
+    @staticmethod
+    def _many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.executemany(sql, rows)
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    @staticmethod
+    def _fetch(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    @staticmethod
+    def _exec(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.execute(sql, params)
+            return int(cur.rowcount)
+        finally:
+            cur.close()
+
+    # -- commit -----------------------------------------------------------------------------
+
+    def commit(self, batch: Batch) -> CommitStats:
+        stats = CommitStats()
+        with self.engine.begin() as conn:
+            self._commit(conn, batch, stats)
+        return stats
+
+    def _commit(self, conn: Connection, b: Batch, st: CommitStats) -> None:
+        now = now_ms()
+        self._sessions(conn, b, now)
+        self._index(conn, b, now)
+        h = self.host_id
+
+        msgs = list(b.messages.values())
+        keys = list(b.messages.keys())
+        msg_rows = []
+        for k, m in zip(keys, msgs, strict=True):
+            src, off = b.origin(k)
+            msg_rows.append(
+                (
+                    m.entry_id,
+                    m.ts_ms,
+                    m.session_id,
+                    m.session_created_ms,
+                    h,
+                    m.agent_id,
+                    m.entry_type,
+                    m.role,
+                    m.parent_entry_id,
+                    m.synthetic,
+                    m.provider,
+                    m.model,
+                    m.stop_reason,
+                    m.message_ts_ms,
+                    m.tool_call_id,
+                    m.tool_name,
+                    m.tool_is_error,
+                    m.tool_synthetic,
+                    m.tool_duration_ms,
+                    m.text_preview,
+                    src,
+                    off,
+                )
+            )
+        new = self._many(conn, self._ins("messages", MSG_COLS, "entry_id, ts_ms"), msg_rows)
+        st.messages, st.new_messages = len(msg_rows), new
+        fast = new == len(msg_rows)
+
+        moved: list[tuple[str, int, str, int | None, str, str]] = []
+        if not fast:
+            moved = self._moves(conn, b)
+            st.moved = len(moved)
+
+        # Tool calls still missing a result: look for results of earlier batches.
+        for tc in b.pending.values():
+            if tc.status == "missing" and tc.tool_call_id:
+                self._find_result(conn, tc)
+
+        usage_rows = [self._usage_row(c) for c in b.calls.values()]
+        self._many(conn, self._ins("usage", USAGE_COLS, "entry_id, ts_ms"), usage_rows)
+        self._many(
+            conn,
+            self._ins("tool_calls", TOOL_COLS, "entry_id, ts_ms, block_index"),
+            [self._tool_row(t) for t in b.tool_calls.values()],
+        )
+        st.calls, st.tool_calls = len(b.calls), len(b.tool_calls)
+
+        cells: set[tuple[str, int]] = set()
+        for old_sid, ts, new_sid, created, agent, eid in moved:
+            for sql in (
+                "UPDATE messages SET session_id=?, session_created_ms=?, agent_id=? "
+                "WHERE entry_id=? AND ts_ms=?",
+                "UPDATE usage SET session_id=?, session_created_ms=?, agent_id=? "
+                "WHERE entry_id=? AND ts_ms=?",
+                "UPDATE tool_calls SET session_id=?, session_created_ms=?, agent_id=? "
+                "WHERE entry_id=? AND ts_ms=?",
+            ):
+                self._exec(conn, self._q(sql), (new_sid, created, agent, eid, ts))
+            cells.add((old_sid, rollups.hour_of(ts)))
+            cells.add((new_sid, rollups.hour_of(ts)))
+
+        # Results of this batch whose calls were committed earlier.
+        for (sid, tcid), res in b.orphan_results.items():
+            cells.update(self._attach_result(conn, sid, tcid, res))
+
+        if fast:
+            self._add_rollups(conn, b, usage_rows)
+            self._extend_sessions(conn, b)
+        else:
+            for k in keys:
+                m = b.messages[k]
+                cells.add((m.session_id, rollups.hour_of(m.ts_ms)))
+        if cells:
+            rollups.recompute(conn, cells)
+        if not fast:
+            self._recompute_sessions(conn, {s for s, _ in cells})
+
+        self._many(
+            conn,
+            self._ins(
+                "ingest_errors",
+                [
+                    "source_id",
+                    "host_id",
+                    "path",
+                    "line_offset",
+                    "severity",
+                    "reason",
+                    "excerpt",
+                    "created_ms",
+                ],
+                "source_id, line_offset, reason",
+            ),
+            [
+                (e.source_id, h, e.path, e.offset, e.severity, e.reason, e.excerpt, now)
+                for e in b.errors
+            ],
+        )
+        st.errors = sum(1 for e in b.errors if e.severity == "error")
+        for upd in b.sources.values():
+            vals = dict(upd.values)
+            sets = ", ".join(f"{k} = ?" for k in vals)
+            sql = (
+                f"UPDATE sources SET {sets}{', ' if sets else ''}lines = lines + ?, "
+                "errors = errors + ?, last_seen_ms = ? WHERE id = ?"
+            )
+            self._exec(
+                conn, self._q(sql), (*vals.values(), upd.lines, upd.errors, now, upd.source_id)
+            )
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def _usage_row(self, c: CallRow) -> tuple[Any, ...]:
+        quote = self.pricer.quote(
+            c.provider,
+            c.model,
+            c.ts_ms,
+            c.input_tokens,
+            c.output_tokens,
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+        )
+        d = decide_cost(c.logged_cost, quote)
+        return (
+            c.entry_id,
+            c.ts_ms,
+            c.session_id,
+            c.session_created_ms,
+            self.host_id,
+            c.agent_id,
+            c.provider,
+            c.model,
+            c.api,
+            c.stop_reason,
+            c.failed,
+            c.error_message,
+            c.input_tokens,
+            c.output_tokens,
+            c.cache_read_tokens,
+            c.cache_write_tokens,
+            c.total_tokens,
+            c.raw_input,
+            c.raw_output,
+            c.raw_cache_read,
+            c.raw_cache_write,
+            c.raw_total_tokens,
+            c.logged_cost,
+            d.priced_cost,
+            d.cost,
+            d.cost_source,
+            d.price_model,
+            d.price_fuzzy,
+            d.cache_savings,
+            d.zero_cost_with_price,
+            d.cost_mismatch,
+            c.latency_ms,
+            c.warning,
+        )
+
+    def _tool_row(self, t: ToolCallRow) -> tuple[Any, ...]:
+        return (
+            t.entry_id,
+            t.ts_ms,
+            t.block_index,
+            t.tool_call_id,
+            t.session_id,
+            t.session_created_ms,
+            self.host_id,
+            t.agent_id,
+            t.tool_name,
+            t.command_family,
+            t.args_preview,
+            t.status,
+            t.synthetic,
+            t.result_entry_id,
+            t.result_ts_ms,
+            t.duration_ms,
+            t.error_preview,
+        )
+
+    def _sessions(self, conn: Connection, b: Batch, now: int) -> None:
+        rows = []
+        for f in b.sessions.values():
+            key = kind = label = None
+            if f.cron_job_id:
+                key, kind, label = f"agent:{f.agent_id}:cron:{f.cron_job_id}", "cron", f.cron_name
+            rows.append(
+                (
+                    f.session_id,
+                    self.host_id,
+                    f.agent_id,
+                    kind or "unknown",
+                    f.created_ms,
+                    f.cwd,
+                    f.parent_session_id,
+                    f.path,
+                    f.title,
+                    key,
+                    label,
+                    f.cron_job_id,
+                    now,
+                )
+            )
+        if not rows:
+            return
+        sql = self._q(
+            "INSERT INTO sessions (session_id, host_id, agent_id, kind, created_ms, cwd, "
+            "parent_session_id, path, title, key, label, cron_job_id, updated_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id) DO UPDATE SET "
+            "created_ms = CASE WHEN sessions.created_ms IS NULL OR (excluded.created_ms IS NOT "
+            "NULL AND excluded.created_ms < sessions.created_ms) THEN excluded.created_ms "
+            "ELSE sessions.created_ms END, "
+            "cwd = COALESCE(sessions.cwd, excluded.cwd), "
+            "parent_session_id = COALESCE(sessions.parent_session_id, excluded.parent_session_id),"
+            " path = COALESCE(excluded.path, sessions.path), "
+            "title = COALESCE(excluded.title, sessions.title), "
+            "key = COALESCE(sessions.key, excluded.key), "
+            "kind = CASE WHEN sessions.kind = 'unknown' THEN excluded.kind ELSE sessions.kind END,"
+            " label = COALESCE(sessions.label, excluded.label), "
+            "cron_job_id = COALESCE(sessions.cron_job_id, excluded.cron_job_id), "
+            "updated_ms = excluded.updated_ms"
+        )
+        self._many(conn, sql, rows)
+
+    def _index(self, conn: Connection, b: Batch, now: int) -> None:
+        if not b.index:
+            return
+        by_key = {e.key: e.session_id for e in b.index}
+        rows = []
+        for e in b.index:
+            parent_sid = None
+            if e.parent_key:
+                parent_sid = by_key.get(e.parent_key)
+                if parent_sid is None:
+                    found = self._fetch(
+                        conn,
+                        self._q(
+                            "SELECT session_id FROM sessions WHERE key = ? "
+                            "ORDER BY updated_ms DESC LIMIT 1"
+                        ),
+                        (e.parent_key,),
+                    )
+                    parent_sid = found[0][0] if found else None
+            agent = e.agent_id or b.index_agent.get(e.session_id) or "main"
+            rows.append(
+                (
+                    e.session_id,
+                    self.host_id,
+                    agent,
+                    e.key,
+                    e.kind,
+                    e.label,
+                    e.channel,
+                    e.parent_key,
+                    parent_sid,
+                    e.cron_job_id,
+                    now,
+                )
+            )
+        sql = self._q(
+            "INSERT INTO sessions (session_id, host_id, agent_id, key, kind, label, channel, "
+            "parent_key, parent_session_id, cron_job_id, updated_ms) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id) DO UPDATE SET "
+            "key = excluded.key, kind = excluded.kind, "
+            "label = COALESCE(excluded.label, sessions.label), "
+            "channel = COALESCE(excluded.channel, sessions.channel), "
+            "parent_key = COALESCE(excluded.parent_key, sessions.parent_key), "
+            "parent_session_id = COALESCE(excluded.parent_session_id, "
+            "sessions.parent_session_id), "
+            "cron_job_id = COALESCE(excluded.cron_job_id, sessions.cron_job_id), "
+            "updated_ms = excluded.updated_ms"
+        )
+        self._many(conn, sql, rows)
+
+    def _moves(
+        self, conn: Connection, b: Batch
+    ) -> list[tuple[str, int, str, int | None, str, str]]:
+        """Rows of the batch that already existed under a later-created session: they move
+        to the batch's (earlier) owner. Returns (old_sid, ts, new_sid, created, agent, eid)."""
+        by_eid: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for eid, ts in b.messages:
+            by_eid[eid].append((eid, ts))
+        eids = list(by_eid)
+        out = []
+        for i in range(0, len(eids), 500):
+            chunk = eids[i : i + 500]
+            marks = ",".join([self.ph] * len(chunk))
+            rows = self._fetch(
+                conn,
+                f"SELECT entry_id, ts_ms, session_id, session_created_ms FROM messages "
+                f"WHERE entry_id IN ({marks})",
+                chunk,
+            )
+            for eid, ts, sid, created in rows:
+                m = b.messages.get((eid, ts))
+                if m is None or m.session_id == sid:
+                    continue
+                if owner_rank(m.session_created_ms, m.session_id) < owner_rank(created, sid):
+                    out.append((sid, ts, m.session_id, m.session_created_ms, m.agent_id, eid))
+                else:
+                    # The stored owner wins: the batch's copy keeps the stored owner, so its
+                    # calls and tool calls (ignored on insert) are not counted twice.
+                    pass
+        return out
+
+    def _find_result(self, conn: Connection, tc: ToolCallRow) -> None:
+        rows = self._fetch(
+            conn,
+            self._q(
+                "SELECT entry_id, ts_ms, tool_is_error, tool_synthetic, tool_duration_ms, "
+                "message_ts_ms, text_preview FROM messages WHERE session_id = ? AND "
+                "tool_call_id = ? AND role = 'toolResult' ORDER BY ts_ms LIMIT 1"
+            ),
+            (tc.session_id, tc.tool_call_id),
+        )
+        if rows:
+            eid, ts, err, syn, dur, mts, prev = rows[0]
+            apply_result(
+                tc,
+                eid,
+                ts,
+                bool(err) if err is not None else None,
+                bool(syn) if syn is not None else None,
+                dur,
+                mts,
+                prev,
+            )
+
+    def _attach_result(
+        self, conn: Connection, sid: str, tcid: str, res: Any
+    ) -> Iterable[tuple[str, int]]:
+        rows = self._fetch(
+            conn,
+            self._q(
+                "SELECT entry_id, ts_ms, block_index FROM tool_calls WHERE session_id = ? AND "
+                "tool_call_id = ? AND status = 'missing'"
+            ),
+            (sid, tcid),
+        )
+        cells = []
+        for eid, ts, idx in rows:
+            tc = ToolCallRow(eid, ts, idx, tcid, sid, None, "", "", None, None)
+            apply_result(
+                tc,
+                res.entry_id,
+                res.ts_ms,
+                res.tool_is_error,
+                res.tool_synthetic,
+                res.tool_duration_ms,
+                res.message_ts_ms,
+                res.text_preview,
+            )
+            self._exec(
+                conn,
+                self._q(
+                    "UPDATE tool_calls SET status=?, synthetic=?, result_entry_id=?, "
+                    "result_ts_ms=?, duration_ms=?, error_preview=? WHERE entry_id=? AND "
+                    "ts_ms=? AND block_index=?"
+                ),
+                (
+                    tc.status,
+                    tc.synthetic,
+                    tc.result_entry_id,
+                    tc.result_ts_ms,
+                    tc.duration_ms,
+                    tc.error_preview,
+                    eid,
+                    ts,
+                    idx,
+                ),
+            )
+            cells.append((sid, rollups.hour_of(ts)))
+        return cells
+
+    def _add_rollups(self, conn: Connection, b: Batch, usage_rows: list[tuple[Any, ...]]) -> None:
+        """Fast path: every row of the batch is new, so the rollups grow by its aggregates."""
+        h = self.host_id
+        u: dict[tuple[int, str, str, str], list[Any]] = {}
+        for row in usage_rows:
+            # positions in USAGE_COLS: ts 1, session 2, agent 5, provider 6, model 7, failed 10,
+            # tokens 12-15, logged 22, priced 23, cost 24, savings 28
+            k = (rollups.hour_of(row[1]), row[2], row[6], row[7])
+            a = u.get(k)
+            if a is None:
+                a = u[k] = [row[5], 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0]
+            a[1] += 1
+            a[2] += 1 if row[10] else 0
+            a[3] += row[12]
+            a[4] += row[13]
+            a[5] += row[14]
+            a[6] += row[15]
+            a[7] += row[22] or 0.0
+            a[8] += row[23] or 0.0
+            a[9] += row[24]
+            a[10] += row[28] or 0.0
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO usage_hourly (hour_ms, session_id, provider, model, agent_id, "
+                "host_id, llm_calls, failed_calls, input_tokens, output_tokens, "
+                "cache_read_tokens, cache_write_tokens, logged_cost, priced_cost, cost, "
+                "cache_savings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (hour_ms, session_id, provider, model) DO UPDATE SET "
+                "llm_calls = usage_hourly.llm_calls + excluded.llm_calls, "
+                "failed_calls = usage_hourly.failed_calls + excluded.failed_calls, "
+                "input_tokens = usage_hourly.input_tokens + excluded.input_tokens, "
+                "output_tokens = usage_hourly.output_tokens + excluded.output_tokens, "
+                "cache_read_tokens = usage_hourly.cache_read_tokens + "
+                "excluded.cache_read_tokens, "
+                "cache_write_tokens = usage_hourly.cache_write_tokens + "
+                "excluded.cache_write_tokens, "
+                "logged_cost = usage_hourly.logged_cost + excluded.logged_cost, "
+                "priced_cost = usage_hourly.priced_cost + excluded.priced_cost, "
+                "cost = usage_hourly.cost + excluded.cost, "
+                "cache_savings = usage_hourly.cache_savings + excluded.cache_savings"
+            ),
+            [(k[0], k[1], k[2], k[3], a[0], h, *a[1:]) for k, a in u.items()],
+        )
+        s: dict[tuple[int, str], list[Any]] = {}
+        for m in b.messages.values():
+            if m.entry_type != "message":
+                continue
+            k2 = (rollups.hour_of(m.ts_ms), m.session_id)
+            a2 = s.get(k2)
+            if a2 is None:
+                s[k2] = [m.agent_id, 1]
+            else:
+                a2[1] += 1
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO session_hourly (hour_ms, session_id, agent_id, host_id, messages) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (hour_ms, session_id) DO UPDATE SET "
+                "messages = session_hourly.messages + excluded.messages"
+            ),
+            [(k[0], k[1], a[0], h, a[1]) for k, a in s.items()],
+        )
+        t: dict[tuple[int, str, str], list[Any]] = {}
+        for tc in b.tool_calls.values():
+            k3 = (rollups.hour_of(tc.ts_ms), tc.session_id, tc.tool_name)
+            a3 = t.get(k3)
+            if a3 is None:
+                a3 = t[k3] = [tc.agent_id, 0, 0, 0]
+            a3[1] += 1
+            a3[2] += tc.status == "error"
+            a3[3] += tc.status == "missing"
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO tool_hourly (hour_ms, session_id, tool_name, agent_id, host_id, "
+                "calls, errors, missing) VALUES (?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (hour_ms, session_id, tool_name) DO UPDATE SET "
+                "calls = tool_hourly.calls + excluded.calls, "
+                "errors = tool_hourly.errors + excluded.errors, "
+                "missing = tool_hourly.missing + excluded.missing"
+            ),
+            [(k[0], k[1], k[2], a[0], h, a[1], a[2], a[3]) for k, a in t.items()],
+        )
+
+    def _extend_sessions(self, conn: Connection, b: Batch) -> None:
+        span: dict[str, list[int]] = {}
+        for m in b.messages.values():
+            sp = span.get(m.session_id)
+            if sp is None:
+                span[m.session_id] = [m.ts_ms, m.ts_ms]
+            else:
+                if m.ts_ms < sp[0]:
+                    sp[0] = m.ts_ms
+                if m.ts_ms > sp[1]:
+                    sp[1] = m.ts_ms
+        self._many(
+            conn,
+            self._q(
+                "UPDATE sessions SET "
+                "started_ms = CASE WHEN started_ms IS NULL OR started_ms > ? THEN ? "
+                "ELSE started_ms END, "
+                "ended_ms = CASE WHEN ended_ms IS NULL OR ended_ms < ? THEN ? ELSE ended_ms END "
+                "WHERE session_id = ?"
+            ),
+            [(lo, lo, hi, hi, sid) for sid, (lo, hi) in span.items()],
+        )
+
+    def _recompute_sessions(self, conn: Connection, sids: set[str]) -> None:
+        self._many(
+            conn,
+            self._q(
+                "UPDATE sessions SET started_ms = (SELECT MIN(ts_ms) FROM messages m WHERE "
+                "m.session_id = sessions.session_id), ended_ms = (SELECT MAX(ts_ms) FROM "
+                "messages m WHERE m.session_id = sessions.session_id) WHERE session_id = ?"
+            ),
+            [(s,) for s in sorted(sids)],
+        )

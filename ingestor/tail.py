@@ -1,0 +1,389 @@
+"""Complete lines from a byte offset: the tail stage of the pipeline.
+
+This module owns reading transcript and log files as *bytes*: it yields every complete
+(newline-terminated) line from a starting offset, in bounded chunks, for plain files and for
+zstd archives (``*.jsonl.deleted.<ts>.zst``). It knows nothing about JSON beyond
+:func:`shrink_long_strings`, which blanks huge string literals so a many-megabyte line can be
+parsed cheaply, and nothing about the database.
+
+Rules (openclaw-format.md §12, items 4-6):
+
+* Only lines ending in ``\\n`` are yielded; a partial last line is left for the next poll and
+  :attr:`LineReader.end_offset` stops before it. A trailing ``\\r`` is removed.
+* Blank lines are yielded (the parser records them).
+* Memory is bounded: files are read in chunks and never whole. A long line is assembled from
+  its chunks (peak about twice the line); a line over ``max_line_bytes`` is skipped without
+  ever being held whole, recorded in :attr:`LineReader.oversized`, and passed over.
+* Offsets in a ``.zst`` file are offsets in the *uncompressed* stream. A stream that ends
+  early or is corrupt (an archive still being written) stops the reader cleanly with
+  :attr:`LineReader.truncated_stream` set.
+
+:func:`head_fingerprint` and :func:`bytes_fingerprint` hash file prefixes and ranges for the
+identity stage (was this file rewritten?).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import zstandard
+
+__all__ = [
+    "LineReader",
+    "RawLine",
+    "bytes_fingerprint",
+    "head_fingerprint",
+    "shrink_long_strings",
+]
+
+# Compressed bytes fed to the zstd decompressor per call. Small, so that one call's output
+# stays bounded even for highly compressible data (JSON compresses ~10-100x).
+_ZSTD_FEED = 16 << 10
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One complete line: where it starts and its bytes without ``\\n`` / ``\\r\\n``."""
+
+    offset: int
+    data: bytes
+
+
+# The hot loop builds RawLine through its slot descriptors: a frozen dataclass's generated
+# ``__init__`` costs ~1 µs per line (object.__setattr__ twice), half the budget at 1 KB lines.
+_new_object = object.__new__
+_set_offset = RawLine.__dict__["offset"].__set__
+_set_data = RawLine.__dict__["data"].__set__
+
+
+class LineReader:
+    """Iterate complete lines of a file from ``start_offset``.
+
+    A partial last line (no newline) is NOT yielded and :attr:`end_offset` stops before it.
+
+    Attributes, valid during and after iteration:
+
+    * ``end_offset``: offset just after the newline of the last line yielded (or skipped as
+      oversized); always the end of a complete line, or ``start_offset``. Safe to store as the
+      resume point even when the consumer stops early.
+    * ``oversized``: ``(offset, length)`` of each line longer than ``max_line_bytes`` that was
+      skipped; ``length`` counts the line's bytes without its ``\\n``.
+    * ``truncated_stream``: ``.zst`` only: the compressed stream ended early or was corrupt.
+    * ``pending_bytes``: after a full iteration, bytes past ``end_offset`` that form an
+      unterminated last line (0 when the data ended with a newline).
+
+    The reader is single-use; it is also a context manager (``close`` on exit).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        start_offset: int = 0,
+        *,
+        compressed: bool = False,
+        chunk_size: int = 1 << 20,
+        max_line_bytes: int = 64 << 20,
+    ) -> None:
+        if start_offset < 0:
+            raise ValueError(f"start_offset must be >= 0, got {start_offset}")
+        if chunk_size <= 0 or max_line_bytes <= 0:
+            raise ValueError("chunk_size and max_line_bytes must be positive")
+        self.path = path
+        self.start_offset = start_offset
+        self.compressed = compressed
+        self.end_offset = start_offset
+        self.oversized: list[tuple[int, int]] = []
+        self.truncated_stream = False
+        self.pending_bytes = 0
+        self._chunk_size = chunk_size
+        self._max_line_bytes = max_line_bytes
+        self._file: BinaryIO | None = open(path, "rb", buffering=0)  # noqa: SIM115
+        self._gen: Iterator[RawLine] | None = None
+        self._started = False
+
+    # -- iteration -------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[RawLine]:
+        if self._started:
+            raise RuntimeError("LineReader is single-use; create a new one to read again")
+        self._started = True
+        if self._file is None:
+            raise ValueError("LineReader is closed")
+        chunks = (
+            self._zstd_chunks(self._file) if self.compressed else self._plain_chunks(self._file)
+        )
+        self._gen = self._lines(chunks)
+        return self._gen
+
+    def _plain_chunks(self, f: BinaryIO) -> Iterator[bytes]:
+        if self.start_offset:
+            f.seek(self.start_offset)
+        size = self._chunk_size
+        while chunk := f.read(size):
+            yield chunk
+
+    def _zstd_chunks(self, f: BinaryIO) -> Iterator[bytes]:
+        """Decompressed data after ``start_offset`` uncompressed bytes, in ~chunk_size pieces."""
+        skip = self.start_offset
+        target = self._chunk_size
+        buf: list[bytes] = []
+        buffered = 0
+        for piece in self._zstd_pieces(f):
+            if skip:
+                if len(piece) <= skip:
+                    skip -= len(piece)
+                    continue
+                piece = piece[skip:]
+                skip = 0
+            buf.append(piece)
+            buffered += len(piece)
+            if buffered >= target:
+                yield buf[0] if len(buf) == 1 else b"".join(buf)
+                buf.clear()
+                buffered = 0
+        if buf:
+            yield b"".join(buf)
+
+    def _zstd_pieces(self, f: BinaryIO) -> Iterator[bytes]:
+        """Raw decompressor output, frame after frame; sets ``truncated_stream`` on a bad end."""
+        dctx = zstandard.ZstdDecompressor()
+        dobj = dctx.decompressobj()
+        in_frame = False
+        while True:
+            data = f.read(_ZSTD_FEED)
+            if not data:
+                break
+            while data:
+                try:
+                    out = dobj.decompress(data)
+                except zstandard.ZstdError:
+                    self.truncated_stream = True
+                    return
+                in_frame = True
+                if out:
+                    yield out
+                if dobj.eof:
+                    data = dobj.unused_data
+                    dobj = dctx.decompressobj()
+                    in_frame = False
+                else:
+                    data = b""
+        if in_frame:
+            self.truncated_stream = True
+
+    def _lines(self, chunks: Iterator[bytes]) -> Iterator[RawLine]:
+        max_len = self._max_line_bytes
+        oversized = self.oversized
+        pos = self.start_offset  # absolute offset of the current chunk's first byte
+        line_start = pos  # absolute offset of the pending (partial) line
+        parts: list[bytes] = []  # pieces of the pending line (empty while skipping)
+        part_len = 0  # bytes of the pending line seen so far
+        skipping = False  # pending line is oversized: its bytes are being discarded
+        for chunk in chunks:
+            n = len(chunk)
+            first = chunk.find(b"\n")
+            if first < 0:
+                part_len += n
+                if not skipping:
+                    parts.append(chunk)
+                    if part_len > max_len:
+                        parts.clear()
+                        skipping = True
+                pos += n
+                continue
+
+            # 1. The line that started in an earlier chunk (or at this chunk's start).
+            total = part_len + first
+            self.end_offset = pos + first + 1
+            if skipping or total > max_len:
+                oversized.append((line_start, total))
+                parts.clear()
+                skipping = False
+            else:
+                yield RawLine(line_start, _join_line(parts, chunk[:first]))
+
+            # 2. Every line wholly inside this chunk.
+            last = chunk.rfind(b"\n")
+            if last > first:
+                body = chunk[first + 1 : last]
+                strip_cr = b"\r" in body
+                off = pos + first + 1
+                new, set_offset, set_data = _new_object, _set_offset, _set_data
+                if not strip_cr and len(body) <= max_len:  # the common case, kept lean
+                    for ln in body.split(b"\n"):
+                        nxt = off + len(ln) + 1
+                        self.end_offset = nxt
+                        line = new(RawLine)
+                        set_offset(line, off)
+                        set_data(line, ln)
+                        yield line
+                        off = nxt
+                else:
+                    yield from self._body_lines(body, off, strip_cr)
+
+            # 3. The start of the next line.
+            line_start = pos + last + 1
+            part_len = n - last - 1
+            if part_len:
+                if part_len > max_len:
+                    skipping = True
+                else:
+                    parts.append(chunk[last + 1 :])
+            pos += n
+        self.pending_bytes = part_len
+
+    def _body_lines(self, body: bytes, off: int, strip_cr: bool) -> Iterator[RawLine]:
+        """The general loop over a chunk's whole lines: ``\\r`` removal, oversized lines."""
+        max_len = self._max_line_bytes
+        for ln in body.split(b"\n"):
+            m = len(ln)
+            nxt = off + m + 1
+            self.end_offset = nxt
+            if m > max_len:
+                self.oversized.append((off, m))
+            else:
+                yield RawLine(off, ln[:-1] if strip_cr and ln[-1:] == b"\r" else ln)
+            off = nxt
+
+    # -- resources -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._gen is not None:
+            gen, self._gen = self._gen, None
+            close = getattr(gen, "close", None)
+            if close is not None:
+                close()
+        if self._file is not None:
+            f, self._file = self._file, None
+            f.close()
+
+    def __enter__(self) -> LineReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _join_line(parts: list[bytes], tail: bytes) -> bytes:
+    """Assemble a line from its earlier pieces and its last piece, without ``\\r``.
+
+    The ``\\r`` is removed from the pieces before joining, so a long line is copied once
+    (peak: the pieces plus the joined line); ``parts`` is emptied.
+    """
+    if not parts:
+        return tail[:-1] if tail[-1:] == b"\r" else tail
+    if tail:
+        if tail[-1:] == b"\r":
+            tail = tail[:-1]
+        if tail:
+            parts.append(tail)
+    elif parts[-1][-1:] == b"\r":
+        parts[-1] = parts[-1][:-1]
+    data = parts[0] if len(parts) == 1 else b"".join(parts)
+    parts.clear()
+    return data
+
+
+# -- JSON string shrinking -------------------------------------------------------------------
+
+_QUOTE = b'"'
+_BACKSLASH = 0x5C
+
+
+def _escaped(data: bytes, quote: int, floor: int) -> bool:
+    """Whether the quote at ``quote`` is escaped: an odd run of backslashes right before it.
+
+    ``floor`` is the first byte that may belong to the run. Runs are measured with
+    ``rstrip`` on growing windows, so even a megabyte of backslashes costs little.
+    """
+    if quote <= floor or data[quote - 1] != _BACKSLASH:
+        return False
+    window = 16
+    while True:
+        lo = max(floor, quote - window)
+        seg = data[lo:quote]
+        run = len(seg) - len(seg.rstrip(b"\\"))
+        if run < len(seg) or lo == floor:
+            return run % 2 == 1
+        window *= 8
+
+
+def _is_key(data: bytes, close: int) -> bool:
+    """Whether the string literal closing at ``close`` is an object key (``:`` follows)."""
+    nxt = data[close + 1 : close + 2]
+    if nxt == b":":
+        return True
+    if nxt not in (b" ", b"\t", b"\r", b"\n"):
+        return False
+    rest = data[close + 1 : close + 65].lstrip(b" \t\r\n")
+    return rest[:1] == b":"
+
+
+def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
+    """Return the JSON line with every string literal longer than `limit` bytes replaced by an
+    empty string ``""`` (keys and short values untouched).
+
+    Length is measured on the encoded literal, between its quotes. A 50 MB line with one huge
+    base64 image then parses in little memory. Scanning jumps from quote to quote with
+    ``bytes.find`` (memchr speed); escaped quotes (``\\"``, ``\\\\"``) are told apart by the
+    parity of the backslash run before them. Valid JSON in gives valid JSON out; an
+    unterminated string is left as it is. Returns ``data`` itself when nothing changes.
+    """
+    find = data.find
+    out: list[bytes] = []
+    copied = 0  # data[:copied] is already in out
+    i = 0
+    while True:
+        start = find(_QUOTE, i)
+        if start < 0:
+            break
+        j = start + 1
+        while True:
+            end = find(_QUOTE, j)
+            if end < 0:  # unterminated string: leave the rest alone
+                return b"".join([*out, data[copied:]]) if out else data
+            if not _escaped(data, end, start + 1):
+                break
+            j = end + 1
+        if end - start - 1 > limit and not _is_key(data, end):
+            out.append(data[copied : start + 1])
+            copied = end  # keep the closing quote
+        i = end + 1
+    if not out:
+        return data
+    out.append(data[copied:])
+    return b"".join(out)
+
+
+# -- fingerprints ------------------------------------------------------------------------------
+
+
+def head_fingerprint(path: Path, length: int = 1024) -> tuple[str, int]:
+    """SHA-256 hex of the first ``min(size, length)`` bytes of the file, and that length."""
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    with open(path, "rb") as f:
+        head = f.read(length)
+    return hashlib.sha256(head).hexdigest(), len(head)
+
+
+def bytes_fingerprint(path: Path, start: int, length: int) -> str | None:
+    """SHA-256 hex of the bytes ``[start, start + length)``; ``None`` if the file is shorter."""
+    if start < 0 or length < 0:
+        raise ValueError(f"start and length must be >= 0, got {start}, {length}")
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(length)
+    if len(data) < length:
+        return None
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,183 @@
+"""What every query shares: the ``Filters`` of a view, the choice between hourly rollups and
+raw tables, the filter conditions, and bucketing of hour (or quarter-hour) rows into the
+viewer's local buckets.
+
+Rollup rule: a question whose range and bucket boundaries are whole UTC hours (every preset in
+a zone whose offset is a whole number of hours) is answered from ``*_hourly``; anything else
+from the raw tables, grouped by quarter hour (every real zone offset is a multiple of 15
+minutes), which gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table, case, func, select
+from sqlalchemy.sql.elements import ColumnElement as _CE
+
+from ingestor.rollups import HOUR_MS
+from ingestor.schema import sessions, usage, usage_hourly
+from webapp.timeranges import assign, whole_hours
+
+QUARTER_MS = 900_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A view's question: half-open ``[since_ms, until_ms)`` (None = unbounded), the time
+    zone for local buckets, and the dimension filters (empty = all)."""
+
+    since_ms: int | None = None
+    until_ms: int | None = None
+    tz: str = "UTC"
+    agents: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    @property
+    def use_rollups(self) -> bool:
+        return whole_hours(self.since_ms, self.until_ms)
+
+    @property
+    def by_model(self) -> bool:
+        """True when provider/model filters apply (tables without a model must join calls)."""
+        return bool(self.providers or self.models)
+
+    def with_range(self, since_ms: int | None, until_ms: int | None) -> Filters:
+        return replace(self, since_ms=since_ms, until_ms=until_ms)
+
+
+def time_conds(col: Any, f: Filters) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.since_ms is not None:
+        out.append(col >= f.since_ms)
+    if f.until_ms is not None:
+        out.append(col < f.until_ms)
+    return out
+
+
+def kind_cond(session_col: Any, kinds: Sequence[str]) -> ColumnElement[bool]:
+    return session_col.in_(select(sessions.c.session_id).where(sessions.c.kind.in_(kinds)))
+
+
+def dim_conds(t: Table, f: Filters, *, model: bool = True) -> list[ColumnElement[bool]]:
+    """Agent and kind filters for any table with agent_id/session_id; provider and model
+    filters when ``model`` (the table has those columns)."""
+    out: list[ColumnElement[bool]] = []
+    if f.agents:
+        out.append(t.c.agent_id.in_(f.agents))
+    if f.kinds:
+        out.append(kind_cond(t.c.session_id, f.kinds))
+    if model and f.providers:
+        out.append(t.c.provider.in_(f.providers))
+    if model and f.models:
+        out.append(t.c.model.in_(f.models))
+    return out
+
+
+METRICS = ("calls", "failed", "input", "output", "cache_read", "cache_write", "cost", "savings")
+
+
+def usage_source(f: Filters, *, rollup: bool | None = None) -> tuple[Table, Column[Any], dict]:
+    """(table, time column, metric expressions) for call questions."""
+    use = f.use_rollups if rollup is None else rollup
+    if use:
+        t = usage_hourly
+        m: dict[str, _CE[Any]] = {
+            "calls": func.sum(t.c.llm_calls),
+            "failed": func.sum(t.c.failed_calls),
+            "input": func.sum(t.c.input_tokens),
+            "output": func.sum(t.c.output_tokens),
+            "cache_read": func.sum(t.c.cache_read_tokens),
+            "cache_write": func.sum(t.c.cache_write_tokens),
+            "cost": func.sum(t.c.cost),
+            "savings": func.sum(t.c.cache_savings),
+        }
+        return t, t.c.hour_ms, m
+    t = usage
+    m = {
+        "calls": func.count(),
+        "failed": func.sum(case((t.c.failed, 1), else_=0)),
+        "input": func.sum(t.c.input_tokens),
+        "output": func.sum(t.c.output_tokens),
+        "cache_read": func.sum(t.c.cache_read_tokens),
+        "cache_write": func.sum(t.c.cache_write_tokens),
+        "cost": func.sum(t.c.cost),
+        "savings": func.sum(func.coalesce(t.c.cache_savings, 0)),
+    }
+    return t, t.c.ts_ms, m
+
+
+def slot_expr(time_col: Any, rollup: bool) -> Any:
+    """Hour rows keep their hour; raw rows are grouped by quarter hour."""
+    if rollup:
+        return time_col
+    return (time_col // QUARTER_MS) * QUARTER_MS
+
+
+def series_uses_rollups(f: Filters, starts: Sequence[int]) -> bool:
+    return f.use_rollups and whole_hours(*starts)
+
+
+def clean_metrics(row: dict[str, Any], names: Iterable[str] = METRICS) -> dict[str, Any]:
+    """SUM over no rows is NULL: make every metric a number (ints stay ints)."""
+    out = dict(row)
+    for n in names:
+        v = out.get(n)
+        if v is None:
+            out[n] = 0.0 if n in ("cost", "savings") else 0
+        elif n in ("cost", "savings"):
+            out[n] = float(v)
+        else:
+            out[n] = int(v)
+    return out
+
+
+def bucketize(
+    rows: Iterable[dict[str, Any]],
+    starts: Sequence[int],
+    keys: Sequence[str],
+    metrics: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Sum slot rows ``{slot, *keys, *metrics}`` into local buckets. Returns rows
+    ``{bucket_ms, *keys, *metrics}`` ordered by bucket then key; empty buckets are omitted."""
+    acc: dict[tuple[Any, ...], dict[str, Any]] = {}
+    starts_l = list(starts)
+    for r in rows:
+        i = assign(int(r["slot"]), starts_l)
+        if i < 0:
+            continue
+        k = (starts_l[i], *(r[key] for key in keys))
+        cell = acc.get(k)
+        if cell is None:
+            cell = {"bucket_ms": starts_l[i], **{key: r[key] for key in keys}}
+            for m in metrics:
+                cell[m] = 0
+            acc[k] = cell
+        for m in metrics:
+            cell[m] += r[m] or 0
+    return [acc[k] for k in sorted(acc, key=lambda k: tuple("" if x is None else x for x in k))]
+
+
+def mappings(conn: Any, stmt: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+__all__ = [
+    "HOUR_MS",
+    "METRICS",
+    "QUARTER_MS",
+    "Filters",
+    "bucketize",
+    "clean_metrics",
+    "dim_conds",
+    "kind_cond",
+    "mappings",
+    "series_uses_rollups",
+    "slot_expr",
+    "time_conds",
+    "usage_source",
+]

@@ -1,0 +1,189 @@
+"""Questions about tool calls: per-tool counts, error rates and duration percentiles, calls
+over time, the recent calls of one tool, and ``exec`` grouped by command family.
+
+Counts come from ``tool_hourly`` when the rollup rule allows and no provider/model filter
+applies (tool calls carry no model: those filters join the calling LLM call in ``usage``).
+Percentiles come from raw ``tool_calls``: only the duration column of at most
+``DURATION_SAMPLE`` most recent calls in the range is fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, case, func, select
+
+from ingestor.schema import tool_calls as tc
+from ingestor.schema import tool_hourly as th
+from ingestor.schema import usage
+from webapp.queries.base import (
+    Filters,
+    bucketize,
+    dim_conds,
+    mappings,
+    series_uses_rollups,
+    slot_expr,
+    time_conds,
+)
+
+DURATION_SAMPLE = 100_000
+_JOIN = tc.join(usage, and_(usage.c.entry_id == tc.c.entry_id, usage.c.ts_ms == tc.c.ts_ms))
+
+
+def _raw_where(f: Filters) -> list[Any]:
+    conds = [*time_conds(tc.c.ts_ms, f), *dim_conds(tc, f, model=False)]
+    if f.providers:
+        conds.append(usage.c.provider.in_(f.providers))
+    if f.models:
+        conds.append(usage.c.model.in_(f.models))
+    return conds
+
+
+def _raw_select(*cols: Any, f: Filters) -> Any:
+    stmt = select(*cols)
+    if f.by_model:
+        stmt = stmt.select_from(_JOIN)
+    return stmt.where(*_raw_where(f))
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (PostgreSQL's percentile_cont); None when empty."""
+    if len(values) == 0:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def tools_summary(
+    conn: Connection, f: Filters, sample: int = DURATION_SAMPLE
+) -> list[dict[str, Any]]:
+    """Per tool: calls, errors, missing, error rate, p50/p95 duration; most used first."""
+    if f.use_rollups and not f.by_model:
+        stmt = (
+            select(
+                th.c.tool_name,
+                func.sum(th.c.calls).label("calls"),
+                func.sum(th.c.errors).label("errors"),
+                func.sum(th.c.missing).label("missing"),
+            )
+            .where(*time_conds(th.c.hour_ms, f), *dim_conds(th, f, model=False))
+            .group_by(th.c.tool_name)
+        )
+    else:
+        stmt = _raw_select(
+            tc.c.tool_name,
+            func.count().label("calls"),
+            func.sum(case((tc.c.status == "error", 1), else_=0)).label("errors"),
+            func.sum(case((tc.c.status == "missing", 1), else_=0)).label("missing"),
+            f=f,
+        ).group_by(tc.c.tool_name)
+    rows = mappings(conn, stmt)
+    durations: dict[str, list[int]] = {}
+    dstmt = (
+        _raw_select(tc.c.tool_name, tc.c.duration_ms, f=f)
+        .where(tc.c.duration_ms.is_not(None))
+        .order_by(tc.c.ts_ms.desc())
+        .limit(sample)
+    )
+    fetched = 0
+    for name, dur in conn.execute(dstmt):
+        durations.setdefault(name, []).append(dur)
+        fetched += 1
+    out = []
+    for r in rows:
+        calls = int(r["calls"] or 0)
+        errors = int(r["errors"] or 0)
+        d = durations.get(r["tool_name"], [])
+        out.append(
+            {
+                "tool": r["tool_name"],
+                "calls": calls,
+                "errors": errors,
+                "missing": int(r["missing"] or 0),
+                "error_rate": errors / calls if calls else 0.0,
+                "p50_ms": percentile(d, 50),
+                "p95_ms": percentile(d, 95),
+                "sampled": fetched >= sample,
+            }
+        )
+    out.sort(key=lambda r: (-r["calls"], r["tool"]))
+    return out
+
+
+def tool_series(
+    conn: Connection, f: Filters, starts: Sequence[int], tools: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Tool calls and errors per local bucket and tool (optionally only ``tools``)."""
+    rollup = series_uses_rollups(f, starts) and not f.by_model
+    if rollup:
+        slot = slot_expr(th.c.hour_ms, True).label("slot")
+        stmt = select(
+            slot,
+            th.c.tool_name.label("tool"),
+            func.sum(th.c.calls).label("calls"),
+            func.sum(th.c.errors).label("errors"),
+        ).where(*time_conds(th.c.hour_ms, f), *dim_conds(th, f, model=False))
+        if tools:
+            stmt = stmt.where(th.c.tool_name.in_(tools))
+        stmt = stmt.group_by(slot, th.c.tool_name)
+    else:
+        slot = slot_expr(tc.c.ts_ms, False).label("slot")
+        stmt = _raw_select(
+            slot,
+            tc.c.tool_name.label("tool"),
+            func.count().label("calls"),
+            func.sum(case((tc.c.status == "error", 1), else_=0)).label("errors"),
+            f=f,
+        )
+        if tools:
+            stmt = stmt.where(tc.c.tool_name.in_(tools))
+        stmt = stmt.group_by(slot, tc.c.tool_name)
+    return bucketize(mappings(conn, stmt), starts, ["tool"], ["calls", "errors"])
+
+
+def recent_tool_calls(
+    conn: Connection, f: Filters, tool: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest calls of one tool in the range: time, session, status, duration, args."""
+    stmt = (
+        _raw_select(
+            tc.c.ts_ms,
+            tc.c.session_id,
+            tc.c.agent_id,
+            tc.c.status,
+            tc.c.duration_ms,
+            tc.c.command_family,
+            tc.c.args_preview,
+            tc.c.error_preview,
+            f=f,
+        )
+        .where(tc.c.tool_name == tool)
+        .order_by(tc.c.ts_ms.desc(), tc.c.block_index)
+        .limit(limit)
+    )
+    return mappings(conn, stmt)
+
+
+def exec_families(conn: Connection, f: Filters, limit: int = 30) -> list[dict[str, Any]]:
+    """``exec`` calls grouped by command family (the command's first word)."""
+    fam = func.coalesce(tc.c.command_family, "(unknown)").label("family")
+    stmt = (
+        _raw_select(
+            fam,
+            func.count().label("calls"),
+            func.sum(case((tc.c.status == "error", 1), else_=0)).label("errors"),
+            func.avg(tc.c.duration_ms).label("avg_ms"),
+            f=f,
+        )
+        .where(tc.c.tool_name == "exec")
+        .group_by(fam)
+        .order_by(func.count().desc(), fam)
+        .limit(limit)
+    )
+    rows = mappings(conn, stmt)
+    for r in rows:
+        r["errors"] = int(r["errors"] or 0)
+        r["error_rate"] = r["errors"] / r["calls"] if r["calls"] else 0.0
+        r["avg_ms"] = float(r["avg_ms"]) if r["avg_ms"] is not None else None
+    return rows

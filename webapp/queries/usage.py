@@ -1,0 +1,184 @@
+"""Questions about LLM calls and sessions: overview totals, time series, the models table,
+the filter choices, the data's extent and the database's state (schema present, empty)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, distinct, func, inspect, select
+
+from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool_hourly, usage
+from ingestor.schema import usage_hourly as uh
+from webapp.queries.base import (
+    METRICS,
+    Filters,
+    bucketize,
+    clean_metrics,
+    dim_conds,
+    mappings,
+    series_uses_rollups,
+    slot_expr,
+    time_conds,
+    usage_source,
+)
+
+REQUIRED_TABLES = ("sessions", "messages", "usage", "tool_calls", "usage_hourly")
+
+
+def schema_missing(conn: Connection) -> list[str]:
+    """Tables the dashboard needs that the database lacks (empty list: schema is there)."""
+    names = set(inspect(conn).get_table_names())
+    return [t for t in REQUIRED_TABLES if t not in names]
+
+
+def is_empty(conn: Connection) -> bool:
+    """No session and no call at all."""
+    has = conn.execute(select(sessions.c.session_id).limit(1)).first()
+    has = has or conn.execute(select(usage.c.entry_id).limit(1)).first()
+    return not has
+
+
+def data_extent(conn: Connection) -> tuple[int, int] | None:
+    """(first hour, end of the last hour) with messages or calls, from the rollups."""
+    lo1, hi1 = conn.execute(select(func.min(uh.c.hour_ms), func.max(uh.c.hour_ms))).one()
+    lo2, hi2 = conn.execute(
+        select(func.min(session_hourly.c.hour_ms), func.max(session_hourly.c.hour_ms))
+    ).one()
+    lows = [v for v in (lo1, lo2) if v is not None]
+    highs = [v for v in (hi1, hi2) if v is not None]
+    if not lows:
+        return None
+    return int(min(lows)), int(max(highs)) + 3_600_000
+
+
+def filter_options(conn: Connection) -> dict[str, list[str]]:
+    """Values offered by the agent, kind, provider and model filters."""
+    agents = conn.execute(select(sessions.c.agent_id).distinct()).scalars().all()
+    kinds = conn.execute(select(sessions.c.kind).distinct()).scalars().all()
+    pm = conn.execute(select(uh.c.provider, uh.c.model).distinct()).all()
+    return {
+        "agents": sorted(a for a in agents if a),
+        "kinds": sorted(k for k in kinds if k),
+        "providers": sorted({p for p, _ in pm if p}),
+        "models": sorted({m for _, m in pm if m}),
+    }
+
+
+def usage_totals(conn: Connection, f: Filters) -> dict[str, Any]:
+    """Calls, failed calls, tokens by type, cost and cache savings in the range."""
+    t, tcol, m = usage_source(f)
+    stmt = select(*(expr.label(name) for name, expr in m.items())).where(
+        *time_conds(tcol, f), *dim_conds(t, f)
+    )
+    row = conn.execute(stmt).mappings().one()
+    return clean_metrics(dict(row))
+
+
+def sessions_count(conn: Connection, f: Filters) -> int:
+    """Sessions with at least one message in the range (with provider/model filters: with at
+    least one matching call)."""
+    if f.by_model:
+        t, tcol, _ = usage_source(f)
+        stmt = select(func.count(distinct(t.c.session_id))).where(
+            *time_conds(tcol, f), *dim_conds(t, f)
+        )
+    elif f.use_rollups:
+        sh = session_hourly
+        stmt = select(func.count(distinct(sh.c.session_id))).where(
+            *time_conds(sh.c.hour_ms, f), *dim_conds(sh, f, model=False)
+        )
+    else:
+        stmt = select(func.count(distinct(messages.c.session_id))).where(
+            messages.c.entry_type == "message",
+            *time_conds(messages.c.ts_ms, f),
+            *dim_conds(messages, f, model=False),
+        )
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def tool_calls_count(conn: Connection, f: Filters) -> int:
+    """Tool calls in the range (by the calling message's timestamp)."""
+    if f.by_model:
+        tc = tool_calls
+        stmt = (
+            select(func.count())
+            .select_from(
+                tc.join(usage, and_(usage.c.entry_id == tc.c.entry_id, usage.c.ts_ms == tc.c.ts_ms))
+            )
+            .where(*time_conds(tc.c.ts_ms, f), *dim_conds(usage, f))
+        )
+    elif f.use_rollups:
+        th = tool_hourly
+        stmt = select(func.sum(th.c.calls)).where(
+            *time_conds(th.c.hour_ms, f), *dim_conds(th, f, model=False)
+        )
+    else:
+        stmt = select(func.count()).where(
+            *time_conds(tool_calls.c.ts_ms, f), *dim_conds(tool_calls, f, model=False)
+        )
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def cache_hit_rate(t: dict[str, Any]) -> float | None:
+    """cache_read / (input + cache_read + cache_write); None without any input."""
+    denom = t["input"] + t["cache_read"] + t["cache_write"]
+    return t["cache_read"] / denom if denom else None
+
+
+def overview(conn: Connection, f: Filters) -> dict[str, Any]:
+    """Every overview card's number for one period."""
+    out = usage_totals(conn, f)
+    out["sessions"] = sessions_count(conn, f)
+    out["tool_calls"] = tool_calls_count(conn, f)
+    out["hit_rate"] = cache_hit_rate(out)
+    return out
+
+
+def usage_series(
+    conn: Connection, f: Filters, starts: Sequence[int], by: str | None = None
+) -> list[dict[str, Any]]:
+    """Call metrics per local bucket (``starts``: bucket starts + final end), optionally per
+    ``by`` in {"model", "provider", "agent"}. Rows: bucket_ms, [key], METRICS."""
+    rollup = series_uses_rollups(f, starts)
+    t, tcol, m = usage_source(f, rollup=rollup)
+    slot = slot_expr(tcol, rollup).label("slot")
+    key_cols: list[Any] = []
+    keys: list[str] = []
+    if by == "model":
+        key_cols = [t.c.provider, t.c.model]
+        keys = ["provider", "model"]
+    elif by in ("provider", "agent"):
+        col = t.c.provider if by == "provider" else t.c.agent_id
+        key_cols = [col.label(by)]
+        keys = [by]
+    stmt = (
+        select(slot, *key_cols, *(expr.label(name) for name, expr in m.items()))
+        .where(*time_conds(tcol, f), *dim_conds(t, f))
+        .group_by(slot, *key_cols)
+    )
+    rows = mappings(conn, stmt)
+    return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS)]
+
+
+def models_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:
+    """Per provider and model: calls, failed, tokens by type, cost, savings, sessions and share
+    of cost; most expensive first."""
+    t, tcol, m = usage_source(f)
+    stmt = (
+        select(
+            t.c.provider,
+            t.c.model,
+            *(expr.label(name) for name, expr in m.items()),
+            func.count(distinct(t.c.session_id)).label("sessions"),
+        )
+        .where(*time_conds(tcol, f), *dim_conds(t, f))
+        .group_by(t.c.provider, t.c.model)
+    )
+    rows = [clean_metrics(r, [*METRICS, "sessions"]) for r in mappings(conn, stmt)]
+    total = sum(r["cost"] for r in rows)
+    for r in rows:
+        r["share"] = r["cost"] / total if total else 0.0
+        r["tokens"] = r["input"] + r["output"] + r["cache_read"] + r["cache_write"]
+    rows.sort(key=lambda r: (-r["cost"], -r["calls"], r["provider"], r["model"]))
+    return rows
