@@ -87,8 +87,7 @@ _WD = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def local_offset(ms: int) -> tuple[int, str]:
     """Gateway zone (Europe/Berlin rules, computed by hand): offset in ms and abbreviation."""
-    year = 1970 + ms // (DAY_MS * 366)  # rough, fixed below
-    year = int(iso(ms)[:4]) if year < 2000 else int(iso(ms)[:4])
+    year = int(day_str(ms // DAY_MS)[:4])
     rng = _DST.get(year)
     if rng is None:
         rng = _DST[year] = (_last_sunday_1utc(year, 3), _last_sunday_1utc(year, 10))
@@ -194,10 +193,11 @@ class CallAcct:
 class Rec:
     """One written line and its meaning; fork copies and duplicated lines share the object."""
 
-    __slots__ = ("call", "done", "kind", "line")
+    __slots__ = ("call", "done", "eid", "kind", "line")
 
-    def __init__(self, line: bytes, kind: int = OTHER, call: CallAcct | None = None) -> None:
-        self.line, self.kind, self.call, self.done = line, kind, call, False
+    def __init__(self, line: bytes, kind: int = OTHER, call: CallAcct | None = None,
+                 eid: str = "") -> None:
+        self.line, self.kind, self.call, self.done, self.eid = line, kind, call, False, eid
 
 
 class Ctx:
@@ -482,7 +482,7 @@ class Session:
         eid = self.c.eid()
         self.recs.append(Rec(
             f'{{"type":"{typ}","id":"{eid}","parentId":{self._pid()},"timestamp":"{iso(self.t)}",'
-            f"{body}}}\n".encode(), kind, call))
+            f"{body}}}\n".encode(), kind, call, eid))
         self.leaf = eid
         return eid
 
@@ -493,7 +493,7 @@ class Session:
         eid = self.c.eid()
         self.recs.append(Rec(
             f'{{"type":"custom","customType":"{ctype}","data":{data},"id":"{eid}",'
-            f'"parentId":{self._pid()},"timestamp":"{iso(self.t)}"}}\n'.encode()))
+            f'"parentId":{self._pid()},"timestamp":"{iso(self.t)}"}}\n'.encode(), eid=eid))
         self.leaf = eid
         return eid
 
@@ -610,7 +610,7 @@ class Session:
             f'{{"type":"message","id":"{eid}","timestamp":"{iso(self.t)}","message":{{"role":'
             f'"assistant","content":[{{"type":"text","text":{jstr(text)}}}],"timestamp":'
             f'{self.t - 1},"stopReason":"injected","usage":{{"input":0,"output":0,'
-            f'"totalTokens":0}}}}}}\n'.encode(), MSG))
+            f'"totalTokens":0}}}}}}\n'.encode(), MSG, eid=eid))
 
     def compaction(self, kept: str) -> None:
         self.entry("compaction", f'"summary":{jstr(_SUMMARY)},"firstKeptEntryId":"{kept}",'

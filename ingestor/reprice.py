@@ -68,6 +68,13 @@ def reprice(
         .where(usage.c.entry_id == bindparam("k_entry"), usage.c.ts_ms == bindparam("k_ts"))
         .values({name: bindparam(f"v_{name}") for name in _DERIVED})
     )
+    # The Core statement compiled once for this dialect and run through the driver's
+    # executemany: SQLAlchemy's per-row parameter processing would cost more than the update.
+    compiled = stmt.compile(dialect=conn.dialect)
+    sql = str(compiled)
+    names = (*(f"v_{name}" for name in _DERIVED), "k_entry", "k_ts")
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    reorder = None if order == names else [names.index(k) for k in order or names]
     calls = changed = 0
     low = since_ms
     while True:
@@ -75,7 +82,12 @@ def reprice(
         calls += len(page)
         updates, cells = _reprice_rows(page, pricer)
         if updates:
-            conn.execute(stmt, updates)
+            if order is None:  # named parameters (psycopg)
+                conn.exec_driver_sql(sql, [dict(zip(names, u, strict=True)) for u in updates])
+            elif reorder is None:  # positional, already in order (sqlite)
+                conn.exec_driver_sql(sql, updates)
+            else:
+                conn.exec_driver_sql(sql, [tuple(u[i] for i in reorder) for u in updates])
             rollups.recompute(conn, cells)
             changed += len(updates)
         if not more:
@@ -104,9 +116,10 @@ def _next_page(
 
 def _reprice_rows(
     rows: Sequence[Any], pricer: Pricer
-) -> tuple[list[dict[str, Any]], set[tuple[str, int]]]:
+) -> tuple[list[tuple[Any, ...]], set[tuple[str, int]]]:
+    """The changed rows as (*new derived values, entry_id, ts_ms), and their rollup cells."""
     quote = pricer.quote
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     cells: set[tuple[str, int]] = set()
     for row in rows:
         entry_id, ts, session_id, provider, model, tok_in, tok_out, tok_cr, tok_cw, logged = row[
@@ -124,19 +137,6 @@ def _reprice_rows(
             d.cost_mismatch,
         )
         if new != tuple(row[_N_FIXED:]):
-            updates.append(
-                {
-                    "k_entry": entry_id,
-                    "k_ts": ts,
-                    "v_priced_cost": new[0],
-                    "v_cost": new[1],
-                    "v_cost_source": new[2],
-                    "v_price_model": new[3],
-                    "v_price_fuzzy": new[4],
-                    "v_cache_savings": new[5],
-                    "v_zero_cost_with_price": new[6],
-                    "v_cost_mismatch": new[7],
-                }
-            )
+            updates.append((*new, entry_id, ts))
             cells.add((session_id, ts - ts % HOUR_MS))
     return updates, cells

@@ -178,7 +178,7 @@ sessions = Table(
     Column("session_id", String(128), primary_key=True, comment="Header id (or id from name)."),
     _host(),
     Column("agent_id", String(128), nullable=False, comment="Agent folder (main if unknown)."),
-    Column("key", Text, comment="Session key from sessions.json, or cron:<jobId> fallback."),
+    Column("key", Text, comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a cron prompt."),
     Column(
         "kind",
         String(16),

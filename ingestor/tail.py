@@ -296,37 +296,8 @@ def _join_line(parts: list[bytes], tail: bytes) -> bytes:
 
 # -- JSON string shrinking -------------------------------------------------------------------
 
-_QUOTE = b'"'
-_BACKSLASH = 0x5C
-
-
-def _escaped(data: bytes, quote: int, floor: int) -> bool:
-    """Whether the quote at ``quote`` is escaped: an odd run of backslashes right before it.
-
-    ``floor`` is the first byte that may belong to the run. Runs are measured with
-    ``rstrip`` on growing windows, so even a megabyte of backslashes costs little.
-    """
-    if quote <= floor or data[quote - 1] != _BACKSLASH:
-        return False
-    window = 16
-    while True:
-        lo = max(floor, quote - window)
-        seg = data[lo:quote]
-        run = len(seg) - len(seg.rstrip(b"\\"))
-        if run < len(seg) or lo == floor:
-            return run % 2 == 1
-        window *= 8
-
-
-def _is_key(data: bytes, close: int) -> bool:
-    """Whether the string literal closing at ``close`` is an object key (``:`` follows)."""
-    nxt = data[close + 1 : close + 2]
-    if nxt == b":":
-        return True
-    if nxt not in (b" ", b"\t", b"\r", b"\n"):
-        return False
-    rest = data[close + 1 : close + 65].lstrip(b" \t\r\n")
-    return rest[:1] == b":"
+# Bytes examined per step by shrink_long_strings; windows holding a backslash are copied.
+_WINDOW = 1 << 18
 
 
 def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
@@ -334,35 +305,79 @@ def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
     empty string ``""`` (keys and short values untouched).
 
     Length is measured on the encoded literal, between its quotes. A 50 MB line with one huge
-    base64 image then parses in little memory. Scanning jumps from quote to quote with
-    ``bytes.find`` (memchr speed); escaped quotes (``\\"``, ``\\\\"``) are told apart by the
-    parity of the backslash run before them. Valid JSON in gives valid JSON out; an
-    unterminated string is left as it is. Returns ``data`` itself when nothing changes.
+    base64 image then parses in little memory. All scanning is C-speed ``bytes`` methods over
+    bounded windows (see :func:`_long_string_spans`); valid JSON in gives valid JSON out.
+    Returns ``data`` itself when nothing changes.
     """
-    find = data.find
+    spans = _long_string_spans(data, limit)
+    if not spans:
+        return data
     out: list[bytes] = []
     copied = 0  # data[:copied] is already in out
-    i = 0
-    while True:
-        start = find(_QUOTE, i)
-        if start < 0:
-            break
-        j = start + 1
-        while True:
-            end = find(_QUOTE, j)
-            if end < 0:  # unterminated string: leave the rest alone
-                return b"".join([*out, data[copied:]]) if out else data
-            if not _escaped(data, end, start + 1):
-                break
-            j = end + 1
-        if end - start - 1 > limit and not _is_key(data, end):
-            out.append(data[copied : start + 1])
-            copied = end  # keep the closing quote
-        i = end + 1
-    if not out:
-        return data
+    for opening, closing in spans:
+        out.append(data[copied : opening + 1])
+        copied = closing  # keep the closing quote
     out.append(data[copied:])
     return b"".join(out)
+
+
+def _long_string_spans(data: bytes, limit: int) -> list[tuple[int, int]]:
+    """``(opening, closing)`` quote indexes of the value strings longer than ``limit``.
+
+    The line is read in windows. In a window holding a backslash, escape pairs are first
+    neutralized with two ``bytes.replace`` calls (``\\\\`` then ``\\"`` become two
+    neutral bytes, so positions are kept): JSON escapes pair from the left exactly as
+    ``replace`` scans, and a window never ends inside an escape pair. After that every quote
+    is a string delimiter. Outside a string, the scan jumps ``limit`` bytes at a time: if the
+    last quote within ``limit + 1`` bytes of an opening quote is at an even count from it,
+    every string in between is short, and the state after it is known from that parity. So
+    the cost is a few passes over the bytes, not a step per byte, escape or short string.
+    An unterminated last string is left alone.
+    """
+    spans: list[tuple[int, int]] = []
+    n = len(data)
+    inside = False  # inside a string that opened at data[opened]
+    opened = -1
+    a = 0
+    while a < n:
+        b = min(n, a + _WINDOW)
+        if data.find(b"\\", a, b) < 0:
+            view, lo, hi, base = data, a, b, 0
+        else:
+            seg = data[a:b]
+            if b < n and (len(seg) - len(seg.rstrip(b"\\"))) % 2:
+                b -= 1  # do not split an escape pair: leave its backslash to the next window
+                seg = seg[:-1]
+            view = seg.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+            lo, hi, base = 0, len(seg), a
+        pos = lo
+        while (q := view.find(b'"', pos, hi)) >= 0:
+            pos = q + 1
+            if inside:
+                closing = base + q
+                if closing - opened - 1 > limit and not _is_key(data, closing):
+                    spans.append((opened, closing))
+                inside = False
+                continue
+            r = view.rfind(b'"', q + 1, min(hi, q + limit + 2))
+            if r < 0:  # the string opened at q is long or runs past this window
+                inside, opened = True, base + q
+            elif view.count(b'"', q, r + 1) % 2:  # r opens a string; all before it are short
+                inside, opened, pos = True, base + r, r + 1
+            else:  # r closes a string; every string from q to r is short
+                pos = r + 1
+        a = b
+    return spans
+
+
+def _is_key(data: bytes, closing: int) -> bool:
+    """Whether the string literal closing at ``closing`` is an object key (``:`` follows)."""
+    nxt = data[closing + 1 : closing + 2]
+    if nxt == b":":
+        return True
+    if nxt not in (b" ", b"\t", b"\r", b"\n"):
+        return False
+    return data[closing + 1 : closing + 65].lstrip(b" \t\r\n")[:1] == b":"
 
 
 # -- fingerprints ------------------------------------------------------------------------------

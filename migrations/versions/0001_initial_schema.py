@@ -183,7 +183,7 @@ def upgrade() -> None:
             "key",
             sa.Text(),
             nullable=True,
-            comment="Session key from sessions.json, or cron:<jobId> fallback.",
+            comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a cron prompt.",
         ),
         sa.Column(
             "kind",

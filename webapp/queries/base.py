@@ -141,11 +141,17 @@ def bucketize(
     starts: Sequence[int],
     keys: Sequence[str],
     metrics: Sequence[str],
+    *,
+    fill: bool = False,
 ) -> list[dict[str, Any]]:
     """Sum slot rows ``{slot, *keys, *metrics}`` into local buckets. Returns rows
-    ``{bucket_ms, *keys, *metrics}`` ordered by bucket then key; empty buckets are omitted."""
+    ``{bucket_ms, *keys, *metrics}`` ordered by bucket then key; empty buckets are omitted
+    unless ``fill`` (only without keys)."""
     acc: dict[tuple[Any, ...], dict[str, Any]] = {}
     starts_l = list(starts)
+    if fill and not keys:
+        for b in starts_l[:-1]:
+            acc[(b,)] = {"bucket_ms": b, **dict.fromkeys(metrics, 0)}
     for r in rows:
         i = assign(int(r["slot"]), starts_l)
         if i < 0:

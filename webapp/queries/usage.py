@@ -158,7 +158,7 @@ def usage_series(
         .group_by(slot, *key_cols)
     )
     rows = mappings(conn, stmt)
-    return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS)]
+    return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS, fill=not keys)]
 
 
 def models_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:

@@ -1,0 +1,135 @@
+"""The CLI contract: every command answers --help; user errors are one line, not a
+traceback; settings come from flags, then the environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingestor import config
+
+EXE = str(Path(sys.executable).parent / "agentbox-telemetry")
+
+COMMANDS = [
+    [],
+    ["db"],
+    ["db", "upgrade"],
+    ["db", "downgrade"],
+    ["db", "current"],
+    ["ingest"],
+    ["serve"],
+    ["report"],
+    ["demo"],
+    ["reprice"],
+]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=120, env=e)
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "root")
+def test_every_command_answers_help(cmd: list[str]) -> None:
+    r = run(*cmd, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "Usage:" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_help_lists_every_subcommand() -> None:
+    out = run("--help").stdout
+    for name in ("db", "ingest", "serve", "report", "demo", "reprice"):
+        assert name in out
+
+
+def test_report_on_missing_database_is_one_line(tmp_path: Path) -> None:
+    r = run("report", "summary", "--db", f"sqlite:///{tmp_path / 'none.sqlite'}")
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0
+    assert "does not exist yet" in r.stderr
+
+
+def test_unknown_report_kind(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("db", "upgrade", "--db", url).returncode == 0
+    r = run("report", "nonsense", "--db", url)
+    assert r.returncode == 1
+    assert "unknown report 'nonsense'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_date_and_zone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("db", "upgrade", "--db", url).returncode == 0
+    r = run("report", "summary", "--db", url, "--since", "yesterday")
+    assert r.returncode == 1 and "--since must be a date" in r.stderr
+    r = run("report", "summary", "--db", url, "--tz", "Mars/Olympus")
+    assert r.returncode == 1 and "unknown time zone" in r.stderr
+
+
+def test_unreachable_postgres_is_one_line() -> None:
+    r = run("db", "upgrade", "--db", "postgresql://nobody@127.0.0.1:1/none")
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: database:")
+    assert "Traceback" not in r.stderr
+
+
+def test_ingest_without_sources_is_one_line(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "OPENCLAW_LOG_DIR": "", "OPENCLAW_STATE_DIR": ""}
+    r = run("ingest", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", env=env)
+    # /tmp/openclaw may exist on a developer machine; then there is a source and it succeeds
+    if not Path("/tmp/openclaw").is_dir():
+        assert r.returncode == 1
+        assert "pass --source PATH" in r.stderr
+
+
+def test_db_url_from_env_and_default(tmp_path: Path) -> None:
+    assert config.default_db_url({"TELEMETRY_DB_URL": "sqlite:///x.db"}) == "sqlite:///x.db"
+    assert config.default_db_url({}).endswith("telemetry.sqlite")
+
+
+def test_default_sources(tmp_path: Path) -> None:
+    home = tmp_path
+    for name in (".openclaw", ".clawdbot", ".openclaw-work", ".moltbot"):
+        (home / name).mkdir()
+    (home / "not-openclaw").mkdir()
+    got = config.default_sources({}, home)
+    state = [p for p in got if str(p).startswith(str(home))]
+    assert state == [
+        home / ".openclaw",
+        home / ".clawdbot",
+        home / ".moltbot",
+        home / ".openclaw-work",
+    ]
+    only = config.default_sources({"OPENCLAW_STATE_DIR": "/srv/oc", "OPENCLAW_LOG_DIR": "/l"}, home)
+    assert only == [Path("/srv/oc"), Path("/l")]
+
+
+def test_serve_defaults_from_env() -> None:
+    assert config.serve_defaults({}) == ("127.0.0.1", 8501)
+    assert config.serve_defaults({"TELEMETRY_ADDRESS": "0.0.0.0", "TELEMETRY_PORT": "9000"}) == (
+        "0.0.0.0",
+        9000,
+    )
+    with pytest.raises(ValueError, match="TELEMETRY_PORT"):
+        config.serve_defaults({"TELEMETRY_PORT": "http"})
+
+
+def test_demo_then_ingest_then_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    r = run("demo", "--out", str(out), "--days", "3")
+    assert r.returncode == 0, r.stderr
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    r = run("ingest", "--db", url, "--source", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "calls" in r.stdout and "MB/s" in r.stdout
+    r = run("report", "summary", "--db", url, "--json", "--tz", "UTC")
+    assert r.returncode == 0, r.stderr
+    assert '"llm_calls"' in r.stdout

@@ -1,0 +1,136 @@
+"""What every page callback does around its own work: turn the stored view state into a
+range and ``Filters``, open a read-only connection, and turn a missing, unreachable, empty or
+slow database into a clear panel instead of a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from ingestor.db import DatabaseError, describe
+from webapp import components as C
+from webapp import queries as Q
+from webapp.context import AppContext, get_context
+from webapp.state import ViewState, to_query, with_changes
+from webapp.timeranges import TimeRange, auto_bucket, bucket_starts, resolve_range
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class View:
+    """The resolved question of a page: state, range, filters."""
+
+    state: ViewState
+    range: TimeRange
+    filters: Q.Filters
+    ctx: AppContext
+
+    @property
+    def tz(self) -> str:
+        return self.state.tz
+
+    @property
+    def search(self) -> str:
+        """The query string of this view (links keep it)."""
+        return to_query(self.state, self.ctx.default_tz)
+
+    def previous(self) -> Q.Filters | None:
+        prev = self.range.previous()
+        if prev is None:
+            return None
+        return self.filters.with_range(prev.since_ms, prev.until_ms)
+
+    def span(self, conn: Connection) -> tuple[int, int] | None:
+        """The range's bounds; for all time, the data's extent."""
+        if self.range.since_ms is not None and self.range.until_ms is not None:
+            return self.range.since_ms, self.range.until_ms
+        return self.ctx.cached("extent", 30, lambda: Q.data_extent(conn))
+
+    def buckets(self, conn: Connection, override: str | None = None) -> tuple[str, list[int]]:
+        """(unit, bucket starts + end) for the range, following it unless overridden."""
+        span = self.span(conn)
+        if span is None:
+            return "day", []
+        unit = override if override and override != "auto" else auto_bucket(span[1] - span[0])
+        if unit == "hour" and span[1] - span[0] > 400 * 86_400_000:
+            unit = "day"  # keep charts readable (and fast): at most ~10k hour buckets
+        return unit, bucket_starts(span[0], span[1], unit, self.tz)
+
+
+def make_view(state_data: dict[str, Any] | None, ctx: AppContext | None = None) -> View:
+    ctx = ctx or get_context()
+    state = ViewState.from_dict(state_data, ctx.default_tz)
+    rng = resolve_range(state.range, state.tz, ctx.now_ms(), state.start, state.end)
+    filters = Q.Filters(
+        since_ms=rng.since_ms,
+        until_ms=rng.until_ms,
+        tz=state.tz,
+        agents=state.agents,
+        kinds=state.kinds,
+        providers=state.providers,
+        models=state.models,
+    )
+    return View(state, rng, filters, ctx)
+
+
+def _status(conn: Connection) -> str:
+    missing = Q.schema_missing(conn)
+    if missing:
+        return "no-schema:" + ",".join(missing)
+    return "empty" if Q.is_empty(conn) else "ok"
+
+
+def page_control_to_url(search: str | None, **changes: Any) -> str:
+    """A page-level control changed: the new query string (the shell syncs the state)."""
+    return with_changes(search, get_context().default_tz, **changes)
+
+
+def guarded(
+    state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]
+) -> Any:
+    """Run ``body(conn, view)``; any database problem becomes a panel."""
+    ctx = get_context()
+    url = ctx.settings.db_url
+    try:
+        shown = describe(url)
+    except DatabaseError:
+        shown = url
+    try:
+        view = make_view(state_data, ctx)
+        engine = ctx.engine()
+        with engine.connect() as conn:
+            status = ctx.cached("status", 5, lambda: _status(conn))
+            if status.startswith("no-schema"):
+                ctx.clear_cache()
+                return C.database_error(
+                    shown,
+                    "The database has no telemetry tables yet (missing: "
+                    f"{status.split(':', 1)[1]}).",
+                )
+            if status == "empty":
+                ctx.clear_cache()
+                return C.empty_database(shown)
+            return body(conn, view)
+    except DatabaseError as exc:
+        return C.database_error(shown, str(exc))
+    except OperationalError as exc:
+        ctx.clear_cache()
+        if "interrupt" in str(exc.orig).lower() or "statement timeout" in str(exc.orig).lower():
+            return C.timeout_panel(ctx.settings.query_timeout_ms)
+        log.warning("database error: %s", exc)
+        return C.database_error(shown, f"The database could not be read: {_one_line(exc)}")
+    except (DBAPIError, SQLAlchemyError) as exc:
+        ctx.clear_cache()
+        log.warning("database error: %s", exc)
+        return C.database_error(shown, f"The database could not be read: {_one_line(exc)}")
+
+
+def _one_line(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0][:300] if str(orig).strip() else type(exc).__name__

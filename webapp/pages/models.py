@@ -1,0 +1,120 @@
+"""Models: per provider and model the cost, tokens by type, calls, failed calls, sessions and
+share of cost; cost over time by model; tokens by type per model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from webapp import components as C
+from webapp import figures as F
+from webapp import queries as Q
+from webapp.pagekit import View, guarded
+
+COLUMNS = [
+    C.col("provider", "Provider", minWidth=110),
+    C.col("model", "Model", minWidth=160),
+    C.col("cost", "Cost", "money"),
+    C.col("share", "Share of cost", "pct"),
+    C.col("calls", "Calls", "int"),
+    C.col("failed", "Failed", "int"),
+    C.col("sessions", "Sessions", "int"),
+    C.col("input", "Input", "int"),
+    C.col("output", "Output", "int"),
+    C.col("cache_read", "Cache read", "int"),
+    C.col("cache_write", "Cache write", "int"),
+    C.col("savings", "Cache savings", "money"),
+]
+
+
+def layout(search: str = "", **_: Any) -> Any:
+    return html.Div(
+        [
+            html.H3("Models", className="page-title"),
+            dcc.Loading(html.Div(id="models-body"), delay_show=400),
+        ]
+    )
+
+
+def body(conn: Any, view: View) -> Any:
+    rows = Q.models_table(conn, view.filters)
+    if not rows:
+        return C.no_data()
+    unit, starts = view.buckets(conn)
+    series = Q.usage_series(conn, view.filters, starts, by="model") if starts else []
+    for r in series:
+        r["name"] = f"{r['provider']}/{r['model']}"
+    names = [f"{r['provider']}/{r['model']}" for r in rows]
+    return html.Div(
+        [
+            C.section(
+                "Cost, tokens and calls per model",
+                C.grid("models-grid", rows, COLUMNS, height=min(80 + 42 * len(rows), 420)),
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        C.section(
+                            "",
+                            C.graph(
+                                "models-cost-time",
+                                F.stacked_by_key(
+                                    series,
+                                    view.tz,
+                                    "name",
+                                    "cost",
+                                    f"Cost per {unit} by model",
+                                    "Cost (USD)",
+                                ),
+                            ),
+                        ),
+                        lg=8,
+                    ),
+                    dbc.Col(
+                        C.section(
+                            "",
+                            C.graph(
+                                "models-share",
+                                F.share_donut(names, [r["cost"] for r in rows], "Share of cost"),
+                            ),
+                        ),
+                        lg=4,
+                    ),
+                ],
+                className="g-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        C.section("", C.graph("models-tokens", F.token_breakdown(rows))), lg=6
+                    ),
+                    dbc.Col(
+                        C.section(
+                            "",
+                            C.graph(
+                                "models-calls",
+                                F.hbar(
+                                    names,
+                                    [r["calls"] for r in rows],
+                                    "Calls per model",
+                                    "Calls",
+                                ),
+                            ),
+                        ),
+                        lg=6,
+                    ),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
+
+
+@callback(Output("models-body", "children"), Input("state", "data"), Input("tick", "n_intervals"))
+def render(state, _tick=None):
+    if state is None:
+        raise PreventUpdate
+    return guarded(state, body)

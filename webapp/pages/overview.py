@@ -1,0 +1,137 @@
+"""Overview: the range's headline numbers, each with its change against the previous period
+of equal length, plus cost over time and the cost share per model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from webapp import components as C
+from webapp import figures as F
+from webapp import format as fmt
+from webapp import queries as Q
+from webapp.pagekit import View, guarded
+from webapp.spikes import spikes
+from webapp.timeranges import local_label
+
+
+def layout(search: str = "", **_: Any) -> Any:
+    return html.Div(
+        [
+            html.H3("Overview", className="page-title"),
+            dcc.Loading(html.Div(id="overview-cards"), delay_show=400),
+            dcc.Loading(html.Div(id="overview-charts"), delay_show=400),
+        ]
+    )
+
+
+def range_caption(view: View, conn: Any = None) -> str:
+    rng = view.range
+    if rng.all_time:
+        return f"All time · {view.tz}"
+    assert rng.since_ms is not None and rng.until_ms is not None
+    first = local_label(rng.since_ms, "hour" if rng.since_ms % 86_400_000 else "day", view.tz)
+    last = local_label(rng.until_ms - 1, "day", view.tz)
+    return f"{rng.label} · {first} → {last} ({view.tz})"
+
+
+def cards(conn: Any, view: View) -> Any:
+    cur = Q.overview(conn, view.filters)
+    prev_f = view.previous()
+    prev = Q.overview(conn, prev_f) if prev_f else None
+
+    def d(key: str) -> tuple[str, int]:
+        return fmt.change(cur[key], prev[key] if prev else None)
+
+    hit_delta = fmt.change_points(cur["hit_rate"], prev["hit_rate"] if prev else None)
+    row1 = [
+        C.metric_card("card-cost", "Cost", fmt.money(cur["cost"]), d("cost"), up_is_good=False),
+        C.metric_card("card-sessions", "Sessions", fmt.count(cur["sessions"]), d("sessions")),
+        C.metric_card("card-calls", "LLM calls", fmt.count(cur["calls"]), d("calls")),
+        C.metric_card(
+            "card-failed", "Failed calls", fmt.count(cur["failed"]), d("failed"), up_is_good=False
+        ),
+        C.metric_card("card-tools", "Tool calls", fmt.count(cur["tool_calls"]), d("tool_calls")),
+        C.metric_card(
+            "card-hit",
+            "Cache hit rate",
+            fmt.pct(cur["hit_rate"]),
+            hit_delta,
+            up_is_good=True,
+            hint="cache read / (input + cache read + cache write)",
+        ),
+    ]
+    row2 = [
+        C.metric_card("card-input", "Input tokens", fmt.count(cur["input"]), d("input")),
+        C.metric_card("card-output", "Output tokens", fmt.count(cur["output"]), d("output")),
+        C.metric_card(
+            "card-cache-read", "Cache-read tokens", fmt.count(cur["cache_read"]), d("cache_read")
+        ),
+        C.metric_card(
+            "card-cache-write",
+            "Cache-write tokens",
+            fmt.count(cur["cache_write"]),
+            d("cache_write"),
+        ),
+        C.metric_card(
+            "card-savings",
+            "Cache savings",
+            fmt.money(cur["savings"]),
+            d("savings"),
+            up_is_good=True,
+            hint="What cache-read tokens would have cost at the input price, minus their cost",
+        ),
+    ]
+    return html.Div(
+        [
+            html.Div(range_caption(view), id="range-caption", className="range-caption"),
+            dbc.Row(row1, className="g-3"),
+            dbc.Row(row2, className="g-3"),
+        ]
+    )
+
+
+def charts(conn: Any, view: View) -> Any:
+    unit, starts = view.buckets(conn)
+    rows = Q.usage_series(conn, view.filters, starts) if starts else []
+    marks = spikes([r["cost"] for r in rows], min_excess=0.01)
+    models = Q.models_table(conn, view.filters)
+    names = [f"{m['provider']}/{m['model']}" for m in models]
+    return dbc.Row(
+        [
+            dbc.Col(
+                C.section("", C.graph("overview-cost", F.cost_over_time(rows, view.tz, unit, marks))),
+                lg=8,
+            ),
+            dbc.Col(
+                C.section(
+                    "",
+                    C.graph(
+                        "overview-share",
+                        F.share_donut(names, [m["cost"] for m in models], "Cost share by model"),
+                    ),
+                ),
+                lg=4,
+            ),
+        ],
+        className="g-3",
+    )
+
+
+@callback(Output("overview-cards", "children"), Input("state", "data"), Input("tick", "n_intervals"))
+def render_cards(state, _tick=None):
+    if state is None:
+        raise PreventUpdate
+    return guarded(state, cards)
+
+
+@callback(
+    Output("overview-charts", "children"), Input("state", "data"), Input("tick", "n_intervals")
+)
+def render_charts(state, _tick=None):
+    if state is None:
+        raise PreventUpdate
+    return guarded(state, charts)

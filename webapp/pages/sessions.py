@@ -1,0 +1,115 @@
+"""Sessions: a sortable, filterable grid of the sessions active in the range (numbers count
+the calls in the range), each linking to its session page, with CSV download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from webapp import components as C
+from webapp import format as fmt
+from webapp import queries as Q
+from webapp.pagekit import View, guarded
+from webapp.timeranges import local_datetime
+
+COLUMNS = [
+    C.col("session", "Session", "link", minWidth=180, pinned="left"),
+    C.col("agent", "Agent", maxWidth=120),
+    C.col("kind", "Kind", maxWidth=120),
+    C.col("channel", "Channel", maxWidth=120),
+    C.col("models", "Models", minWidth=150),
+    C.col("start", "Start", minWidth=140),
+    C.col("end", "End", minWidth=140),
+    C.col("calls", "Calls", "int"),
+    C.col("tokens", "Tokens", "int"),
+    C.col("cost", "Cost", "money"),
+    C.col("tool_calls", "Tool calls", "int"),
+    C.col("errors", "Errors", "int"),
+    C.col("session_id", "Session id", hide=True),
+]
+
+
+def _time(ms: int | None, tz: str) -> str:
+    return local_datetime(ms, tz).strftime("%Y-%m-%d %H:%M") if ms else ""
+
+
+def grid_rows(rows: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        out.append(
+            {
+                **{k: r[k] for k in ("session_id", "agent", "kind", "channel", "models")},
+                **{k: r[k] for k in ("calls", "tokens", "cost", "tool_calls", "errors")},
+                "session": C.session_link(r["session_id"], str(r["name"]), view.search),
+                "start": _time(r["started_ms"], view.tz),
+                "end": _time(r["ended_ms"], view.tz),
+            }
+        )
+    return out
+
+
+def layout(search: str = "", **_: Any) -> Any:
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H3("Sessions", className="page-title"), width="auto"),
+                    dbc.Col(
+                        dbc.Button(
+                            "Download CSV",
+                            id="sessions-csv",
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        ),
+                        width="auto",
+                    ),
+                ],
+                className="align-items-center justify-content-between",
+            ),
+            dcc.Loading(html.Div(id="sessions-body"), delay_show=400),
+        ]
+    )
+
+
+def body(conn: Any, view: View) -> Any:
+    rows, total = Q.sessions_grid(conn, view.filters)
+    shown = len(rows)
+    note = f"{fmt.integer(total)} sessions active in the range"
+    if shown < total:
+        note += f" · showing the {fmt.integer(shown)} most recently active"
+    note += " · numbers count the calls inside the range"
+    return html.Div(
+        [
+            html.Div(note, id="sessions-note", className="range-caption"),
+            C.grid(
+                "sessions-grid",
+                grid_rows(rows, view),
+                COLUMNS,
+                height=620,
+                csv_name="sessions.csv",
+                page_size=100,
+            )
+            if rows
+            else C.no_data("No session was active in this range with these filters."),
+        ]
+    )
+
+
+@callback(Output("sessions-body", "children"), Input("state", "data"), Input("tick", "n_intervals"))
+def render(state, _tick=None):
+    if state is None:
+        raise PreventUpdate
+    return guarded(state, body)
+
+
+@callback(
+    Output("sessions-grid", "exportDataAsCsv"),
+    Input("sessions-csv", "n_clicks"),
+    prevent_initial_call=True,
+)
+def export_csv(_n):
+    return True
