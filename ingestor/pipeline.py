@@ -84,6 +84,21 @@ class PassStats:
 ProgressFn = Callable[[int], None]
 
 
+@dataclass
+class _FileState:
+    """What reading one file has learnt so far."""
+
+    cand: Candidate
+    src: Source
+    agent: str
+    ctx: SessionCtx | None = None
+    skipped: str | None = None
+
+    @property
+    def path(self) -> str:
+        return str(self.cand.path)
+
+
 class Pipeline:
     """Runs passes for one host against one store."""
 
@@ -341,47 +356,22 @@ class Pipeline:
         stats: PassStats,
     ) -> int:
         """Read one transcript from ``start``; returns bytes consumed."""
-        path = str(cand.path)
         upd = SourceUpdate(src.id, {})
         batch.sources[src.id] = upd
-        ctx: SessionCtx | None = None
+        fs = _FileState(cand, src, src.agent_id or cand.agent_id)
         if start > 0 and src.session_id:
-            ctx = SessionCtx(
-                src.session_id, self._created_of(src.session_id), src.agent_id or cand.agent_id
-            )
-        agent = src.agent_id or cand.agent_id
+            fs.ctx = SessionCtx(src.session_id, self._created_of(src.session_id), fs.agent)
         head: tuple[str, int] | None = None
         if start == 0 and st.st_size > 0:
             head = head_fingerprint(cand.path)
-        skipped_reason: str | None = None
         end = start
         compressed = cand.kind == "jsonl_zst"
         reader = LineReader(cand.path, start, compressed=compressed)
         try:
             for raw in reader:
                 upd.lines += 1
-                batch.lines += 1
-                stats.lines += 1
-                parsed = parse_line(raw.data)
-                if isinstance(parsed, LineError):
-                    if ctx is None and not parsed.syntax:
-                        skipped_reason = f"not a transcript: {parsed.reason}"
-                        break
-                    batch.error(src.id, path, raw.offset, parsed.reason, raw.data)
-                    stats.errors += 1
-                elif isinstance(parsed, Header):
-                    ctx = self._header(parsed, agent, path, batch)
-                    src.session_id = ctx.session_id
-                    for w in parsed.warnings:
-                        batch.error(src.id, path, raw.offset, w, raw.data, "warning")
-                else:
-                    if ctx is None:
-                        if not looks_like_entry(parsed.obj):
-                            skipped_reason = "not a transcript: first line is not an entry"
-                            break
-                        ctx = self._headerless(cand, agent, path, batch)
-                        src.session_id = ctx.session_id
-                    self._entry(parsed, ctx, src, raw.offset, raw.data, batch, stats)
+                if self._line(fs, raw.offset, raw.data, batch, stats):
+                    break
                 end = reader.end_offset
                 if batch.lines >= self.batch_lines:
                     self._checkpoint(upd, cand, st, src, end, head, compressed)
@@ -390,17 +380,23 @@ class Pipeline:
                     batch.sources[src.id] = upd
             else:
                 end = reader.end_offset
+                # An archive is never appended again: its last line needs no newline.
+                pending = getattr(reader, "pending_bytes", 0)
+                if src.archive_reason and not compressed and 0 < pending <= 64 << 20:
+                    with open(cand.path, "rb") as fh:
+                        fh.seek(end)
+                        data = fh.read(pending)
+                    upd.lines += 1
+                    if not self._line(fs, end, data.rstrip(b"\r"), batch, stats):
+                        end += len(data)
         finally:
             reader.close()
         for off, length in getattr(reader, "oversized", []):
-            batch.error(src.id, path, off, f"line of {length} bytes is over the limit", None)
+            batch.error(src.id, fs.path, off, f"line of {length} bytes is over the limit", None)
             stats.errors += 1
-        if skipped_reason is not None:
+        if fs.skipped is not None:
             upd.values.update(
-                state="skipped",
-                skip_reason=skipped_reason,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
+                state="skipped", skip_reason=fs.skipped, size=st.st_size, mtime_ns=st.st_mtime_ns
             )
             src.state, src.size, src.mtime_ns = "skipped", st.st_size, st.st_mtime_ns
             stats.files_read -= 1
@@ -417,6 +413,36 @@ class Pipeline:
         consumed = max(0, (st.st_size if compressed else end) - start)
         stats.bytes += consumed
         return consumed
+
+    def _line(
+        self, fs: _FileState, offset: int, data: bytes, batch: Batch, stats: PassStats
+    ) -> bool:
+        """Handle one line; True when the file turns out not to be a transcript."""
+        batch.lines += 1
+        stats.lines += 1
+        src = fs.src
+        parsed = parse_line(data)
+        if isinstance(parsed, LineError):
+            if fs.ctx is None and not parsed.syntax:
+                fs.skipped = f"not a transcript: {parsed.reason}"
+                return True
+            batch.error(src.id, fs.path, offset, parsed.reason, data)
+            stats.errors += 1
+        elif isinstance(parsed, Header):
+            fs.ctx = self._header(parsed, fs.agent, fs.path, batch)
+            src.session_id = fs.ctx.session_id
+            for w in parsed.warnings:
+                batch.error(src.id, fs.path, offset, w, data, "warning")
+                stats.warnings += 1
+        else:
+            if fs.ctx is None:
+                if not looks_like_entry(parsed.obj):
+                    fs.skipped = "not a transcript: first line is not an entry"
+                    return True
+                fs.ctx = self._headerless(fs.cand, fs.agent, fs.path, batch)
+                src.session_id = fs.ctx.session_id
+            self._entry(parsed, fs.ctx, src, offset, data, batch, stats)
+        return False
 
     def _checkpoint(
         self,

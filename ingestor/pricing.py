@@ -250,7 +250,7 @@ class Pricer:
         if match is not None and not match.day_bounds:
             segments = _segments(match.info.get_prices(_EPOCH + timedelta(days=day)))
         cands = [ov for ov in self._overrides if ov.matches(provider, model)]
-        cands.sort(key=lambda ov: (-ov.specificity, -(ov.valid_from_ms or -(2**62))))
+        cands.sort(key=_override_rank)
         model_id, fuzzy = (match.info.id, match.fuzzy) if match is not None else ("", False)
         entry = _Entry(tuple(cands), match, model_id, fuzzy, segments, {})
         self._cache[(provider, model, day)] = entry
@@ -270,6 +270,11 @@ class Pricer:
         if key not in self._matches:
             self._matches[key] = _resolve(provider, model)
         return self._matches[key]
+
+
+def _override_rank(ov: Override) -> tuple[int, int]:
+    """Best first: most specific, then newest ``valid_from`` (none = oldest)."""
+    return (-ov.specificity, -(ov.valid_from_ms if ov.valid_from_ms is not None else -(2**62)))
 
 
 def _resolve(provider: str, model: str) -> _Match | None:

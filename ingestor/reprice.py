@@ -100,18 +100,30 @@ def _next_page(
     """Rows from ``low`` on, in whole timestamps: (rows, next low, whether more may follow)."""
     ts = usage.c.ts_ms
     query = base if low is None else base.where(ts >= low)
-    rows = conn.execute(query.order_by(ts).limit(batch)).all()
+    rows = _fetch(conn, query.order_by(ts).limit(batch))
     if len(rows) < batch:
         return rows, None, False
     last = rows[-1][1]
     if rows[0][1] == last:
         # One timestamp fills the page: take every row of it, continue after it.
-        return conn.execute(base.where(ts == last)).all(), last + 1, True
+        return _fetch(conn, base.where(ts == last)), last + 1, True
     cut = len(rows) - 1
     while rows[cut - 1][1] == last:
         cut -= 1
     # Rows at the last timestamp may continue past the page: read them with the next page.
     return rows[:cut], last, True
+
+
+def _fetch(conn: Connection, query: Select[Any]) -> Sequence[Any]:
+    """Run a Core select through the driver: plain rows without SQLAlchemy's per-value type
+    processing (booleans stay 0/1 on SQLite, which compare equal to True/False)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    if compiled.positional:
+        args: Any = tuple(params[name] for name in compiled.positiontup or ())
+    else:
+        args = params
+    return conn.exec_driver_sql(str(compiled), args).all()
 
 
 def _reprice_rows(

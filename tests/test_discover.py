@@ -6,6 +6,7 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,6 +202,23 @@ def test_discover_finds_state_dir_inside_a_generic_dir(state_dir: Path, tmp_path
     assert d.candidates == discover([state_dir]).candidates
 
 
+def test_discover_home_with_marker_dirs_still_finds_state_dirs(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    # a home dir with its own agents/ folder looks like a state dir, but .openclaw* inside it
+    # are still walked
+    touch(tmp_path / "agents" / "proj" / "README.md")
+    dev = tmp_path / ".openclaw-dev"
+    touch(dev / "agents" / "main" / "sessions" / f"{U2}.jsonl")
+    d = discover([tmp_path])
+    assert [c.path for c in d.candidates] == sorted(
+        [
+            *(c.path for c in discover([state_dir]).candidates),
+            dev / "agents/main/sessions" / f"{U2}.jsonl",
+        ]
+    )
+
+
 def test_discover_log_dir_and_single_files(tmp_path: Path) -> None:
     logs = tmp_path / "tmp" / "openclaw"
     touch(logs / "openclaw-2026-03-01.log")
@@ -279,16 +297,20 @@ def test_discover_symlinks(tmp_path: Path) -> None:
     assert [c.path for c in discover([link]).candidates] == [target]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any directory")
-def test_discover_skips_unreadable_dirs(tmp_path: Path) -> None:
+def test_discover_skips_unreadable_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     touch(tmp_path / "ok" / f"{U}.jsonl")
     locked = tmp_path / "locked"
     touch(locked / f"{U2}.jsonl")
-    locked.chmod(0)
-    try:
-        d = discover([tmp_path])
-    finally:
-        locked.chmod(0o755)
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> Any:
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    # chmod 0 does not stop root, so the refusal is simulated where discover meets it
+    monkeypatch.setattr(os, "scandir", scandir)
+    d = discover([tmp_path])
     assert [c.path for c in d.candidates] == [tmp_path / "ok" / f"{U}.jsonl"]
     assert d.ignored == Counter({"unreadable-dir": 1})
 
@@ -311,9 +333,11 @@ def test_discover_is_fast(tmp_path: Path) -> None:
     for i in range(1000):
         (sessions / f"{i:08x}.trajectory.jsonl").touch()
     discover([tmp_path])  # warm the dentry cache
-    start = time.perf_counter()
-    d = discover([tmp_path])
-    elapsed = time.perf_counter() - start
+    elapsed = []
+    for _ in range(3):  # best of three: the budget is for the code, not a busy machine
+        start = time.perf_counter()
+        d = discover([tmp_path])
+        elapsed.append(time.perf_counter() - start)
     assert len(d.candidates) == 9000
     assert d.ignored == Counter({"trajectory": 1000})
-    assert elapsed < 0.3, f"discovering 10,000 files took {elapsed:.3f}s"
+    assert min(elapsed) < 0.3, f"discovering 10,000 files took {min(elapsed):.3f}s"

@@ -90,10 +90,7 @@ def test_readonly_engine_time_limit(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     migrate.upgrade(make_engine(url))
     ro = make_readonly_engine(url, statement_timeout_ms=50)
-    slow = (
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-        "SELECT COUNT(*) FROM c"
-    )
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c"
     with ro.connect() as conn, pytest.raises(Exception, match="interrupted"):
         conn.execute(text(slow)).scalar()
 

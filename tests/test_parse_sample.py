@@ -15,7 +15,12 @@ import pytest
 from ingestor.normalize import EntryRecords, SessionCtx, normalize_entry
 from ingestor.parse import Entry, Header, LineError, iso_to_ms, parse_line
 
-SAMPLE = Path("/work/shared/docs/openclaw-sample.jsonl")
+_LOCAL = Path(__file__).parent / "data" / "openclaw-sample.jsonl"
+SAMPLE = (
+    _LOCAL
+    if _LOCAL.exists()
+    else Path(__file__).resolve().parents[2] / "shared" / "docs" / "openclaw-sample.jsonl"
+)
 SID = "4f6b2c1e-8d3a-4b7e-9c21-5a0f3e7d9b10"
 CREATED = 1772442845112  # 2026-03-02T09:14:05.112Z
 CTX = SessionCtx(SID, CREATED, "main")
@@ -232,7 +237,9 @@ EXPECTED: dict[int, Exp] = {
         ),
     ),
     27: E("label", "29b6c7d8", "18a5b6c7", "2026-03-02T11:19:30.749Z"),
-    28: E("session_info", "3ac7d8e9", "29b6c7d8", "2026-03-02T11:19:31.249Z", title="Morning errands"),
+    28: E(
+        "session_info", "3ac7d8e9", "29b6c7d8", "2026-03-02T11:19:31.249Z", title="Morning errands"
+    ),
     29: E("branch_summary", "4bd8e9fa", "f6a7b8c9", "2026-03-02T11:21:00.749Z"),
     30: M("5ce9fa0b", "4bd8e9fa", "2026-03-02T11:21:04.751Z", "user"),
     31: M(

@@ -15,8 +15,8 @@ from ingestor.overrides import Override, OverrideError, load_overrides, parse_ov
 from ingestor.pricing import Pricer, Quote, _segments, decide_cost
 
 
-def ms(*args: int) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc]
+def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
 
 
 JAN_2026 = ms(2026, 1, 1, 12)
@@ -50,7 +50,12 @@ def test_sonnet_4_5_list_prices_by_hand() -> None:
     by_hand = (1000 * 3 + 500 * 15 + 20000 * 0.30 + 1000 * 3.75) / 1e6
     assert by_hand == pytest.approx(0.02025, abs=TOL)
     assert abs(q.cost - by_hand) < TOL
-    assert abs(q.cost - table_price("anthropic", "claude-sonnet-4-5", JAN_2026, 1000, 500, 20000, 1000)) < TOL
+    assert (
+        abs(
+            q.cost - table_price("anthropic", "claude-sonnet-4-5", JAN_2026, 1000, 500, 20000, 1000)
+        )
+        < TOL
+    )
     assert (q.source, q.matched_model, q.fuzzy) == ("table", "claude-sonnet-4-5", False)
     assert (q.input_per_mtok, q.cache_read_per_mtok) == (3.0, 0.3)
     assert abs(q.cache_savings - 20000 * (3 - 0.3) / 1e6) < TOL
@@ -147,7 +152,9 @@ def test_fast_path_equals_genai_prices_for_the_whole_table() -> None:
                     cache_read_tokens=cr,
                     cache_write_tokens=cw,
                 )
-                ref = float(model.calc_price(usage, provider, genai_request_timestamp=when).total_price)
+                ref = float(
+                    model.calc_price(usage, provider, genai_request_timestamp=when).total_price
+                )
                 segs = _segments(model.get_prices(when))
                 seg = next(s for s in segs if tin + cr + cw > s[0])
                 mine = (tin * seg[1] + out * seg[2] + cr * seg[3] + cw * seg[4]) / 1e6 + seg[5]
@@ -167,7 +174,12 @@ def test_fast_path_equals_genai_prices_for_the_whole_table() -> None:
         ("openai-codex", "gpt-5.2", "gpt-5.2", False),
         ("google-vertex", "gemini-2.5-flash", "gemini-2.5-flash", False),
         ("openrouter", "anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4.5", False),
-        ("openrouter", "anthropic/claude-sonnet-4-5", "claude-sonnet-4-5", True),  # vendor/ stripped
+        (
+            "openrouter",
+            "anthropic/claude-sonnet-4-5",
+            "claude-sonnet-4-5",
+            True,
+        ),  # vendor/ stripped
         ("my-gateway", "claude-opus-4-5", "claude-opus-4-5", True),  # provider guessed by model
         ("github-copilot", "claude-sonnet-4.5", "claude-sonnet-4-5", True),  # not in its table
         ("amazon-bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", None, False),
@@ -185,7 +197,12 @@ def test_provider_mapping(provider: str, model: str, matched: str | None, fuzzy:
 
 @pytest.mark.parametrize(
     ("provider", "model"),
-    [("ollama", "llama3.3:70b"), ("ollama", "claude-sonnet-4-5"), ("custom", "my-finetune"), ("", "")],
+    [
+        ("ollama", "llama3.3:70b"),
+        ("ollama", "claude-sonnet-4-5"),
+        ("custom", "my-finetune"),
+        ("", ""),
+    ],
 )
 def test_unknown_models_have_no_quote(provider: str, model: str) -> None:
     assert Pricer().quote(provider, model, JAN_2026, 100, 100, 0, 0) is None
@@ -203,10 +220,15 @@ def test_unknown_model_is_unknown_at_zero() -> None:
         None,
         None,
     )
-    assert not d.zero_cost_with_price and not d.cost_mismatch
+    assert not d.zero_cost_with_price
+    assert not d.cost_mismatch
     assert decide_cost(0.0, None).cost_source == "unknown"
     logged_only = decide_cost(0.42, None)
-    assert (logged_only.cost, logged_only.cost_source, logged_only.priced_cost) == (0.42, "logged", None)
+    assert (logged_only.cost, logged_only.cost_source, logged_only.priced_cost) == (
+        0.42,
+        "logged",
+        None,
+    )
 
 
 def test_logged_cost_wins_over_the_table() -> None:
@@ -219,7 +241,8 @@ def test_logged_cost_wins_over_the_table() -> None:
         "claude-sonnet-4-5",
         False,
     )
-    assert not d.cost_mismatch and not d.zero_cost_with_price
+    assert not d.cost_mismatch
+    assert not d.zero_cost_with_price
     assert d.cache_savings == q.cache_savings
 
 
@@ -235,7 +258,9 @@ def test_zero_logged_cost_with_a_known_price_is_priced_and_flagged(logged: float
     )
     # A free model (price 0) logged at 0 is consistent: no flag.
     free = Pricer([Override("ollama", "*", 0, 0, 0, 0)])
-    assert not decide_cost(logged, free.quote("ollama", "x", JAN_2026, 10, 10, 0, 0)).zero_cost_with_price
+    assert not decide_cost(
+        logged, free.quote("ollama", "x", JAN_2026, 10, 10, 0, 0)
+    ).zero_cost_with_price
 
 
 def test_mismatch_flag_beyond_five_percent() -> None:
@@ -343,7 +368,10 @@ def test_override_defaults_cache_prices_to_input() -> None:
         ('[[price]]\nprovider="a"\nmodel="b"\ninput=1\noutput=nan\n', "'output' must be a finite"),
         ('[[price]]\nprovider="a"\nmodel="b"\ninput=true\noutput=1\n', "'input' must be a number"),
         ('[[price]]\nmodel="b"\ninput=1\noutput=1\n', "price entry 1: missing 'provider'"),
-        ('[[price]]\nprovider=""\nmodel="b"\ninput=1\noutput=1\n', "'provider' must be a non-empty"),
+        (
+            '[[price]]\nprovider=""\nmodel="b"\ninput=1\noutput=1\n',
+            "'provider' must be a non-empty",
+        ),
         ('[[price]]\nprovider="a"\nmodel="b"\ninput=1\nouput=1\n', "unknown key 'ouput'"),
         (
             '[[price]]\nprovider="a"\nmodel="b"\ninput=1\noutput=1\nvalid_from="2026-01-01"\n',
@@ -359,7 +387,7 @@ def test_override_defaults_cache_prices_to_input() -> None:
             "price entry 2: same provider, model and valid_from as entry 1",
         ),
         ('[[prices]]\nprovider="a"\n', "unknown top-level key 'prices'"),
-        ('price = 3\n', "'price' must be an array of tables"),
+        ("price = 3\n", "'price' must be an array of tables"),
         ('[[price]]\nprovider = "a\n', "not valid TOML"),
     ],
 )
@@ -383,3 +411,47 @@ def test_empty_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "prices.toml"
     path.write_text("# nothing yet\n", encoding="utf-8")
     assert load_overrides(path) == []
+
+
+@pytest.mark.slow
+def test_quote_throughput(capsys: pytest.CaptureFixture[str]) -> None:
+    """1e5 quotes over a few models and 90 days, with the per-(provider, model, day) cache warm."""
+    import time
+
+    rng = random.Random(0)
+    models = [
+        ("anthropic", "claude-sonnet-4-5"),
+        ("anthropic", "claude-opus-4-6"),
+        ("openai-codex", "gpt-5.2"),
+        ("google", "gemini-2.5-pro"),
+        ("openrouter", "anthropic/claude-sonnet-4-5"),
+        ("deepseek", "deepseek-chat"),
+        ("ollama", "llama3.3:70b"),
+        ("custom", "mystery"),
+    ]
+    calls = [
+        (
+            *rng.choice(models),
+            JAN_2026 + rng.randrange(90 * 86_400_000),
+            rng.randrange(5000),
+            rng.randrange(2000),
+            rng.randrange(100_000),
+            rng.randrange(5000),
+        )
+        for _ in range(100_000)
+    ]
+    pricer = Pricer([Override("ollama", "*", 0.1, 0.2, 0.1, 0.1)])
+    started = time.perf_counter()
+    for call in calls:
+        pricer.quote(*call)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    for call in calls:
+        pricer.quote(*call)
+    warm = time.perf_counter() - started
+    with capsys.disabled():
+        print(
+            f"\nquotes: {len(calls) / warm:,.0f}/s cached, "
+            f"{len(calls) / cold:,.0f}/s including the first lookups"
+        )
+    assert len(calls) / warm > 50_000

@@ -231,8 +231,12 @@ _MODELS = (
     ("openai", "gpt-4o-mini", 0.15e-6, 0.6e-6),
     ("google", "gemini-2.5-pro", 1.25e-6, 10e-6),
 )
-_TOOLS = (("exec",) * 8 + ("read",) * 4 + ("write", "edit", "edit", "web_search", "web_search")
-          + ("browser", "process"))
+_TOOLS = (
+    ("exec",) * 8
+    + ("read",) * 4
+    + ("write", "edit", "edit", "web_search", "web_search")
+    + ("browser", "process")
+)
 _FAMILIES = ("git", "git", "ls", "python", "npm", "cat", "grep", "curl", "docker", "make")
 
 

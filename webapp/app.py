@@ -29,7 +29,7 @@ def create_app(settings: ServeSettings, context: AppContext | None = None) -> da
         assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,
         serve_locally=True,
-        update_title=None,
+        update_title="",
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell.layout(ctx.default_tz)

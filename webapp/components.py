@@ -11,7 +11,11 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
+GRAPH_CONFIG: Any = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d"],
+}
 
 
 def metric_card(
@@ -75,9 +79,12 @@ def grid(
     height: int = 420,
     csv_name: str | None = None,
     page_size: int | None = None,
+    selectable: bool = False,
 ) -> Any:
     """An AG Grid: sortable, filterable, resizable columns; CSV export when ``csv_name``."""
     options: dict[str, Any] = {"animateRows": False, "enableCellTextSelection": True}
+    if selectable:
+        options["rowSelection"] = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True}
     if page_size:
         options.update(pagination=True, paginationPageSize=page_size)
     return dag.AgGrid(
@@ -87,7 +94,7 @@ def grid(
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90},
         dashGridOptions=options,
         columnSize="responsiveSizeToFit",
-        csvExportParams={"fileName": csv_name} if csv_name else {},
+        csvExportParams={"fileName": csv_name, "allColumns": True} if csv_name else {},
         className="ag-theme-alpine",
         style={"height": f"{height}px", "width": "100%"},
     )
@@ -97,7 +104,9 @@ def commands(lines: Sequence[str]) -> Any:
     return html.Pre("\n".join(lines), className="command-block")
 
 
-def message_panel(title: str, body: Sequence[Any], tone: str = "warning", panel_id: str = "") -> Any:
+def message_panel(
+    title: str, body: Sequence[Any], tone: str = "warning", panel_id: str = ""
+) -> Any:
     return dbc.Alert(
         [html.H4(title, className="alert-heading"), *body],
         color=tone,
@@ -184,7 +193,8 @@ def no_data(text: str = "Nothing in this range with these filters.") -> Any:
 
 
 _FORMATTERS = {
-    "money": "params.value == null ? '' : d3.format('$,.4~f')(params.value)",
+    "money": "params.value == null ? '' : d3.format(Math.abs(params.value) >= 0.01 || "
+    "params.value == 0 ? '$,.2f' : '$,.4f')(params.value)",
     "money2": "params.value == null ? '' : d3.format('$,.2f')(params.value)",
     "int": "params.value == null ? '' : d3.format(',')(params.value)",
     "pct": "params.value == null ? '' : d3.format('.1%')(params.value)",

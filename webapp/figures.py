@@ -27,8 +27,8 @@ def _layout(fig: go.Figure, title: str, xtitle: str, ytitle: str, **kw: Any) -> 
     fig.update_layout(
         title={"text": title, "x": 0.01, "font": {"size": 15}},
         template="plotly_white",
-        margin={"l": 60, "r": 16, "t": 48, "b": 48},
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        margin={"l": 60, "r": 16, "t": 48, "b": 80},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
         hovermode="x unified" if kw.pop("unified", True) else "closest",
         **kw,
     )
@@ -263,7 +263,7 @@ def session_calls(calls: Sequence[dict[str, Any]], tz: str) -> go.Figure:
             "tickprefix": "$",
             "showgrid": False,
         },
-        margin={"l": 60, "r": 60, "t": 48, "b": 48},
+        margin={"l": 60, "r": 60, "t": 48, "b": 80},
     )
     return fig
 

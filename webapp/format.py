@@ -63,7 +63,7 @@ def duration_ms(ms: float | None) -> str:
     s = ms / 1000
     if s < 60:
         return f"{s:.1f} s"
-    m, sec = divmod(int(round(s)), 60)
+    m, sec = divmod(round(s), 60)
     if m < 60:
         return f"{m}m {sec:02d}s"
     h, m = divmod(m, 60)

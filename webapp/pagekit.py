@@ -91,9 +91,7 @@ def page_control_to_url(search: str | None, **changes: Any) -> str:
     return with_changes(search, get_context().default_tz, **changes)
 
 
-def guarded(
-    state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]
-) -> Any:
+def guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]) -> Any:
     """Run ``body(conn, view)``; any database problem becomes a panel."""
     ctx = get_context()
     url = ctx.settings.db_url

@@ -32,9 +32,7 @@ def _multi(cid: str, placeholder: str) -> Any:
 
 
 def _labelled(label: str, control: Any, **col: Any) -> Any:
-    return dbc.Col(
-        [html.Label(label, className="control-label"), control], className="mb-2", **col
-    )
+    return dbc.Col([html.Label(label, className="control-label"), control], className="mb-2", **col)
 
 
 def controls(default_tz: str) -> Any:
@@ -146,7 +144,8 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
         return None, None
     rng = resolve_range(state.range, state.tz, now_ms, state.start, state.end)
     tz = ZoneInfo(state.tz)
-    assert rng.since_ms is not None and rng.until_ms is not None
+    assert rng.since_ms is not None
+    assert rng.until_ms is not None
     first = datetime.fromtimestamp(rng.since_ms / 1000, tz).date()
     last = datetime.fromtimestamp((rng.until_ms - 1) / 1000, tz).date()
     return first.isoformat(), last.isoformat()
@@ -177,7 +176,9 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
     Input("ctl-model", "value"),
     Input("ctl-refresh", "value"),
 )
-def sync_state(search, rng, start, end, tz, agents, kinds, providers, models, refresh):
+def sync_state(  # type: ignore[no-untyped-def]
+    search, rng, start, end, tz, agents, kinds, providers, models, refresh
+):
     """URL -> controls and state (on load, back/forward); controls -> URL and state."""
     app_ctx = get_context()
     default_tz = app_ctx.default_tz
@@ -228,7 +229,7 @@ def sync_state(search, rng, start, end, tz, agents, kinds, providers, models, re
     Input("url", "pathname"),
     State("state", "data"),
 )
-def filter_choices(_path: str | None, state: dict[str, Any] | None):
+def filter_choices(_path: str | None, state: dict[str, Any] | None) -> tuple[Any, ...]:
     """Filter choices from the database (cached for a minute); selected values stay offered."""
     app_ctx = get_context()
     try:
@@ -249,7 +250,7 @@ def filter_choices(_path: str | None, state: dict[str, Any] | None):
     Input("url", "search"),
     Input("url", "pathname"),
 )
-def nav_links(search: str | None, pathname: str | None):
+def nav_links(search: str | None, pathname: str | None) -> tuple[Any, ...]:
     """Links keep the query string, so the range and filters follow the user."""
     hrefs = [path + (search or "") for path, _ in PAGES.values()]
     current = pathname or "/"
@@ -259,11 +260,11 @@ def nav_links(search: str | None, pathname: str | None):
     ]
     if current.startswith("/session/"):
         active = [key == "sessions" for key in PAGES]
-    return hrefs, active
+    return (*hrefs, *active)
 
 
 @callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
-def route(pathname: str | None, search: str | None):
+def route(pathname: str | None, search: str | None) -> Any:
     page, params = resolve(pathname or "/")
     if page is None:
         return C.not_found(f"There is no page at {pathname}.")

@@ -134,7 +134,7 @@ def parse_query(search: str | None, default_tz: str = "UTC") -> ViewState:
         if key in qs:
             values[attr] = tuple(dict.fromkeys(v for v in qs[key] if v))
     for key, attr in _SCALAR.items():
-        if key in qs and qs[key]:
+        if qs.get(key):
             values[attr] = qs[key][-1]
     if "refresh" in values:
         values["refresh"] = _num(values["refresh"], int, 0, 0)

@@ -88,9 +88,7 @@ def body(conn: Any, view: View) -> Any:
             ),
             dbc.Row(
                 [
-                    dbc.Col(
-                        C.section("", C.graph("models-tokens", F.token_breakdown(rows))), lg=6
-                    ),
+                    dbc.Col(C.section("", C.graph("models-tokens", F.token_breakdown(rows))), lg=6),
                     dbc.Col(
                         C.section(
                             "",

@@ -32,7 +32,8 @@ def range_caption(view: View, conn: Any = None) -> str:
     rng = view.range
     if rng.all_time:
         return f"All time · {view.tz}"
-    assert rng.since_ms is not None and rng.until_ms is not None
+    assert rng.since_ms is not None
+    assert rng.until_ms is not None
     first = local_label(rng.since_ms, "hour" if rng.since_ms % 86_400_000 else "day", view.tz)
     last = local_label(rng.until_ms - 1, "day", view.tz)
     return f"{rng.label} · {first} → {last} ({view.tz})"
@@ -103,7 +104,9 @@ def charts(conn: Any, view: View) -> Any:
     return dbc.Row(
         [
             dbc.Col(
-                C.section("", C.graph("overview-cost", F.cost_over_time(rows, view.tz, unit, marks))),
+                C.section(
+                    "", C.graph("overview-cost", F.cost_over_time(rows, view.tz, unit, marks))
+                ),
                 lg=8,
             ),
             dbc.Col(
@@ -121,7 +124,9 @@ def charts(conn: Any, view: View) -> Any:
     )
 
 
-@callback(Output("overview-cards", "children"), Input("state", "data"), Input("tick", "n_intervals"))
+@callback(
+    Output("overview-cards", "children"), Input("state", "data"), Input("tick", "n_intervals")
+)
 def render_cards(state, _tick=None):
     if state is None:
         raise PreventUpdate

@@ -1,5 +1,219 @@
-"""placeholder"""
+"""One session (``/session/<id>``): its metadata and parent, calls over time with the cost of
+each, tokens and cost per model, its tool calls with status and duration, and its
+sub-agents / forks as a tree with own cost and cost including children (for a cron run: the
+job's other runs). Numbers here cover the whole session, not only the selected range."""
+
+from __future__ import annotations
+
 from typing import Any
-from dash import html
-def layout(search: str = "", **_: Any) -> Any:
-    return html.Div("todo")
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from webapp import components as C
+from webapp import figures as F
+from webapp import format as fmt
+from webapp import queries as Q
+from webapp.pagekit import View, guarded
+from webapp.timeranges import local_datetime
+
+MODEL_COLUMNS = [
+    C.col("name", "Provider / model", minWidth=180),
+    C.col("calls", "Calls", "int"),
+    C.col("failed", "Failed", "int"),
+    C.col("input", "Input", "int"),
+    C.col("output", "Output", "int"),
+    C.col("cache_read", "Cache read", "int"),
+    C.col("cache_write", "Cache write", "int"),
+    C.col("cost", "Cost", "money"),
+]
+TOOL_COLUMNS = [
+    C.col("time", "Time", minWidth=150),
+    C.col("tool", "Tool"),
+    C.col("status", "Status", maxWidth=110),
+    C.col("duration_ms", "Duration", "ms"),
+    C.col("args", "Arguments", minWidth=260, tooltipField="args"),
+    C.col("error", "Error", minWidth=150),
+]
+TREE_COLUMNS = [
+    C.col("session", "Session", "link", minWidth=240),
+    C.col("kind", "Kind", maxWidth=120),
+    C.col("calls", "Calls", "int"),
+    C.col("own_cost", "Own cost", "money"),
+    C.col("total_cost", "Cost incl. children", "money"),
+]
+RUN_COLUMNS = [
+    C.col("session", "Run", "link", minWidth=200),
+    C.col("start", "Started"),
+    C.col("calls", "Calls", "int"),
+    C.col("cost", "Cost", "money"),
+]
+
+
+def layout(search: str = "", session_id: str = "", **_: Any) -> Any:
+    return html.Div(
+        [
+            dcc.Store(id="session-id", data=session_id),
+            dcc.Loading(html.Div(id="session-body"), delay_show=400),
+        ]
+    )
+
+
+def _t(ms: int | None, tz: str) -> str:
+    return local_datetime(ms, tz).strftime("%Y-%m-%d %H:%M:%S") if ms else "—"
+
+
+def _name(s: dict[str, Any]) -> str:
+    return str(s.get("label") or s.get("title") or s.get("key") or s["session_id"])
+
+
+def _fact(label: str, value: Any) -> Any:
+    return html.Div(
+        [html.Span(label + ": ", className="text-secondary"), value], className="kpi-inline"
+    )
+
+
+def body(conn: Any, view: View, session_id: str) -> Any:
+    info = Q.session_info(conn, session_id)
+    if info is None:
+        return C.not_found(f"No session with id {session_id!r} in this database.")
+    tz, search = view.tz, view.search
+    models = Q.session_models(conn, session_id)
+    for m in models:
+        m["name"] = f"{m['provider']}/{m['model']}"
+    calls = Q.session_calls(conn, session_id)
+    tools = Q.session_tool_calls(conn, session_id)
+    tree = Q.session_tree(conn, session_id)
+    total_cost = sum(m["cost"] for m in models)
+    tokens = sum(m["input"] + m["output"] + m["cache_read"] + m["cache_write"] for m in models)
+    parent = None
+    if info.get("parent_session_id"):
+        p = Q.session_info(conn, info["parent_session_id"])
+        pid = info["parent_session_id"]
+        parent = dcc.Link(
+            _name(p) if p else pid, href=f"/session/{pid}{search}", id="session-parent"
+        )
+    facts = [
+        _fact("Agent", info["agent_id"]),
+        _fact("Kind", info["kind"]),
+        _fact("Key", html.Code(info.get("key") or "—")),
+        _fact("Channel", info.get("channel") or "—"),
+        _fact("Start", _t(info.get("started_ms"), tz)),
+        _fact("End", _t(info.get("ended_ms"), tz)),
+    ]
+    if parent is not None:
+        facts.append(_fact("Parent", parent))
+    kpis = [
+        _fact("Calls", html.B(fmt.integer(sum(m["calls"] for m in models)), id="session-calls")),
+        _fact("Failed", html.B(fmt.integer(sum(m["failed"] for m in models)))),
+        _fact("Tokens", html.B(fmt.count(tokens), id="session-tokens")),
+        _fact("Cost", html.B(fmt.money(total_cost), id="session-cost")),
+        _fact("Tool calls", html.B(fmt.integer(len(tools)))),
+    ]
+    if len(tree) > 1:
+        kpis.append(
+            _fact("Incl. children", html.B(fmt.money(tree[0]["total_cost"]), id="session-total"))
+        )
+    tool_rows = [
+        {
+            "time": _t(t["ts_ms"], tz),
+            "tool": t["tool_name"] + (f" ({t['command_family']})" if t["command_family"] else ""),
+            "status": t["status"],
+            "duration_ms": t["duration_ms"],
+            "args": (t["args_preview"] or "")[:160],
+            "error": t["error_preview"] or "",
+        }
+        for t in tools
+    ]
+    tree_rows = [
+        {
+            "session": C.session_link(
+                n["session_id"],
+                "\u2003" * n["depth"] + ("└ " if n["depth"] else "") + _name(n),
+                search,
+            ),
+            "kind": n["kind"],
+            "calls": n["calls"],
+            "own_cost": n["own_cost"],
+            "total_cost": n["total_cost"],
+        }
+        for n in tree
+    ]
+    parts: list[Any] = [
+        html.H3(_name(info), className="page-title", id="session-title"),
+        html.Div(html.Code(session_id), className="mb-2 small"),
+        C.section("", html.Div(facts, className="mb-2"), html.Div(kpis)),
+        C.section("", C.graph("session-calls-fig", F.session_calls(calls, tz))),
+        dbc.Row(
+            [
+                dbc.Col(
+                    C.section(
+                        "Tokens and cost per model",
+                        C.grid("session-models", models, MODEL_COLUMNS, height=200),
+                    ),
+                    lg=7,
+                ),
+                dbc.Col(
+                    C.section(
+                        "", C.graph("session-tokens-fig", F.token_breakdown(models), height=260)
+                    ),
+                    lg=5,
+                ),
+            ],
+            className="g-3",
+        ),
+        C.section(
+            "Sub-agents and forks",
+            C.grid(
+                "session-tree", tree_rows, TREE_COLUMNS, height=min(90 + 42 * len(tree_rows), 400)
+            ),
+            subtitle="Own cost and cost including every descendant",
+        )
+        if len(tree_rows) > 1
+        else html.Div(),
+    ]
+    if info.get("cron_job_id"):
+        runs = Q.cron_runs(conn, info["cron_job_id"])
+        run_rows = [
+            {
+                "session": C.session_link(r["session_id"], r["session_id"], search),
+                "start": _t(r["started_ms"], tz),
+                "calls": r["calls"],
+                "cost": r["cost"],
+            }
+            for r in runs
+        ]
+        parts.append(
+            C.section(
+                f"Runs of cron job {info['cron_job_id']}",
+                C.grid(
+                    "session-cron-runs",
+                    run_rows,
+                    RUN_COLUMNS,
+                    height=min(90 + 42 * len(run_rows), 360),
+                ),
+            )
+        )
+    parts.append(
+        C.section(
+            "Tool calls",
+            C.grid("session-tools", tool_rows, TOOL_COLUMNS, height=360)
+            if tool_rows
+            else C.no_data("No tool calls."),
+            subtitle=f"{len(tool_rows)} shown (first 500)" if len(tool_rows) >= 500 else None,
+        )
+    )
+    return html.Div(parts)
+
+
+@callback(
+    Output("session-body", "children"),
+    Input("session-id", "data"),
+    Input("state", "data"),
+    Input("tick", "n_intervals"),
+)
+def render(session_id, state, _tick=None):
+    if state is None or not session_id:
+        raise PreventUpdate
+    return guarded(state, lambda conn, view: body(conn, view, session_id))

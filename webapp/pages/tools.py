@@ -69,9 +69,7 @@ def summary(conn: Any, view: View) -> Any:
                     dbc.Col(
                         C.section(
                             "Most used tools",
-                            C.grid(
-                                "tools-grid", rows, SUMMARY_COLUMNS, height=340, page_size=50
-                            ),
+                            C.grid("tools-grid", rows, SUMMARY_COLUMNS, height=340, page_size=50),
                             subtitle=f"Error rate = errors / calls{sampled}",
                         ),
                         lg=7,
@@ -130,9 +128,7 @@ def recent(conn: Any, view: View, tool: str) -> Any:
     ]
     return C.section(
         f"Recent {tool} calls",
-        C.grid("tools-recent-grid", rows, RECENT_COLUMNS, height=360)
-        if rows
-        else C.no_data(),
+        C.grid("tools-recent-grid", rows, RECENT_COLUMNS, height=360) if rows else C.no_data(),
         subtitle=f"The {len(rows)} most recent in the range, newest first",
     )
 

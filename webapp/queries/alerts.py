@@ -5,13 +5,12 @@ done on a separate writer engine)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select
 
 from ingestor.schema import alert_acks, sessions
-from webapp.queries.base import Filters, clean_metrics, dim_conds, mappings, time_conds
+from webapp.queries.base import Filters, dim_conds, mappings, time_conds
 from webapp.queries.base import usage_source as _usage_source
 from webapp.queries.usage import usage_series
 from webapp.spikes import spikes, trailing_average
@@ -143,6 +142,3 @@ def acknowledge(writer: Engine, keys: Sequence[str], now_ms: int, note: str | No
 
 def ack_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(alert_acks)).scalar() or 0)
-
-
-

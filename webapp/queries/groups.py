@@ -68,7 +68,7 @@ def group_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:
 def group_series(conn: Connection, f: Filters, starts: Sequence[int]) -> list[dict[str, Any]]:
     """Cost (and calls) per local bucket, kind and group name."""
     rollup = series_uses_rollups(f, starts)
-    t, tcol, m, where, src = _base(f, rollup)
+    _t, tcol, m, where, src = _base(f, rollup)
     slot = slot_expr(tcol, rollup).label("slot")
     g = _group_expr().label("name")
     stmt = (

@@ -175,9 +175,7 @@ def session_calls(conn: Connection, session_id: str, limit: int = 5000) -> list[
     return mappings(conn, stmt)
 
 
-def session_tool_calls(
-    conn: Connection, session_id: str, limit: int = 500
-) -> list[dict[str, Any]]:
+def session_tool_calls(conn: Connection, session_id: str, limit: int = 500) -> list[dict[str, Any]]:
     t = tool_calls
     stmt = (
         select(

@@ -1,0 +1,77 @@
+"""Watch mode as a real process: appended lines become visible, polling mode works, and
+SIGINT/SIGTERM stop it cleanly (exit 0, 'stopped' logged, nothing lost)."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).parent / "agentbox-telemetry")
+SID = "4f6b2c1e-8d3a-4b7e-9c21-5a0f3e7d9b10"
+
+
+def calls(db: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return -1
+    try:
+        return int(con.execute("SELECT COUNT(*) FROM usage").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+    finally:
+        con.close()
+
+
+def wait_for(pred, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.parametrize("mode", ["events", "polling"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_watch_follows_appends_and_stops_cleanly(
+    tmp_path: Path, sample_lines: list[bytes], mode: str, sig: signal.Signals
+) -> None:
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    f = d / f"{SID}.jsonl"
+    f.write_bytes(b"\n".join(sample_lines[:9]) + b"\n")  # two calls
+    db = tmp_path / "db.sqlite"
+    args = [
+        EXE,
+        "ingest",
+        "--watch",
+        "--db",
+        f"sqlite:///{db}",
+        "--source",
+        str(tmp_path / "state"),
+        "-q",
+        "--rescan",
+        "60",
+    ]
+    if mode == "polling":
+        args.append("--polling")
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: calls(db) == 2)
+        with f.open("ab") as fh:  # the rest of the sample: six more calls
+            fh.write(b"\n".join(sample_lines[9:]) + b"\n")
+        wait_for(lambda: calls(db) == 8)
+    finally:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in err
+    assert "Traceback" not in err
+    assert calls(db) == 8

@@ -1,0 +1,106 @@
+"""The same ingest on SQLite and on PostgreSQL gives the same exact numbers: the sample file,
+its fork (copies counted once, owned by the parent), a second pass with nothing new, and the
+rollups equal to the base tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from ingestor.config import IngestSettings
+from ingestor.daemon import build
+from ingestor.reports import make_range, summary
+
+SID = "4f6b2c1e-8d3a-4b7e-9c21-5a0f3e7d9b10"
+FORK = "9a1b2c3d-0000-4000-8000-000000000001"
+
+SAMPLE_TOTALS = {
+    "sessions": 1,
+    "llm_calls": 8,
+    "failed_calls": 2,
+    "input_tokens": 3911,
+    "output_tokens": 838,
+    "cache_read_tokens": 123025,
+    "cache_write_tokens": 5392,
+    "total_tokens": 133166,
+    "logged_cost_usd": 0.0737609,
+    "tool_calls": 4,
+    "tool_errors": 2,
+}
+
+
+def _state(tmp_path: Path, sample_lines: list[bytes], fork: bool) -> Path:
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{SID}.jsonl").write_bytes(b"\n".join(sample_lines) + b"\n")
+    if fork:
+        header = (
+            b'{"type":"session","version":3,"id":"' + FORK.encode() + b'",'
+            b'"timestamp":"2026-03-02T12:00:00.000Z","cwd":"/w","parentSession":"'
+            + str(d / f"{SID}.jsonl").encode()
+            + b'"}'
+        )
+        own = (
+            b'{"type":"message","id":"aa00aa00","parentId":"6dfa0b1c",'
+            b'"timestamp":"2026-03-02T12:00:05.000Z","message":{"role":"assistant",'
+            b'"content":[],"api":"anthropic-messages","provider":"anthropic",'
+            b'"model":"claude-sonnet-4-5","usage":{"input":10,"output":20,"cacheRead":0,'
+            b'"cacheWrite":0,"totalTokens":30,"cost":{"total":0.5}},"stopReason":"stop",'
+            b'"timestamp":1772452804000}}'
+        )
+        name = f"2026-03-02T12-00-00-000Z_{FORK}.jsonl"
+        (d / name).write_bytes(b"\n".join([header, *sample_lines[1:], own]) + b"\n")
+    return tmp_path / "state"
+
+
+def _totals(engine) -> dict:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        s = summary(conn, make_range(None, None, "UTC"))
+        roll = conn.execute(
+            text("SELECT SUM(llm_calls), SUM(input_tokens), SUM(cost) FROM usage_hourly")
+        ).one()
+        base = conn.execute(
+            text("SELECT COUNT(*), SUM(input_tokens), SUM(cost) FROM usage")
+        ).one()
+        assert (int(roll[0]), int(roll[1])) == (int(base[0]), int(base[1]))
+        assert abs(float(roll[2]) - float(base[2])) < 1e-9
+        tools = conn.execute(
+            text("SELECT SUM(calls), SUM(errors) FROM tool_hourly")
+        ).one()
+        assert (int(tools[0]), int(tools[1])) == (s["tool_calls"], s["tool_errors"])
+    return {k: v for k, v in s.items() if k in SAMPLE_TOTALS}
+
+
+def test_sample_totals_on_both_databases(
+    db_url: str, tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    state = _state(tmp_path, sample_lines, fork=False)
+    engine, pipe = build(IngestSettings(db_url=db_url, sources=(state,), host_id="h"))
+    stats = pipe.run_pass([state])
+    assert stats.calls == 8 and stats.errors == 0
+    got = _totals(engine)
+    assert got.pop("logged_cost_usd") == SAMPLE_TOTALS["logged_cost_usd"]
+    assert got == {k: v for k, v in SAMPLE_TOTALS.items() if k != "logged_cost_usd"}
+    again = pipe.run_pass([state])
+    assert again.files_unchanged == 1 and again.lines == 0
+    assert _totals(engine) == {**got, "logged_cost_usd": 0.0737609}
+
+
+def test_fork_counts_copies_once(db_url: str, tmp_path: Path, sample_lines: list[bytes]) -> None:
+    state = _state(tmp_path, sample_lines, fork=True)
+    engine, pipe = build(IngestSettings(db_url=db_url, sources=(state,), host_id="h"))
+    pipe.run_pass([state])
+    got = _totals(engine)
+    assert got["llm_calls"] == 9
+    assert got["input_tokens"] == 3911 + 10
+    assert got["sessions"] == 2
+    with engine.connect() as conn:
+        per = dict(
+            conn.execute(text("SELECT session_id, COUNT(*) FROM usage GROUP BY session_id")).all()
+        )
+        parent = conn.execute(
+            text("SELECT parent_session_id FROM sessions WHERE session_id = :s"), {"s": FORK}
+        ).scalar()
+    assert per == {SID: 8, FORK: 1}
+    assert parent == SID

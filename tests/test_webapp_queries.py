@@ -1,0 +1,232 @@
+"""Queries against the hand-checked database (tests/webapp_seed.py): exact numbers, time
+zones (UTC, New York across DST, Kolkata's half hour through the raw tables), filters, and
+rollup answers equal to raw answers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from webapp_seed import NOW_MS, ms, seed_small  # noqa: E402
+
+from ingestor.db import make_readonly_engine  # noqa: E402
+from webapp import queries as Q  # noqa: E402
+from webapp.timeranges import bucket_starts, resolve_range  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]:
+    db = seed_small(tmp_path_factory.mktemp("q") / "small.sqlite")
+    engine = make_readonly_engine(f"sqlite:///{db}")
+    with engine.connect() as c:
+        yield c
+    engine.dispose()
+
+
+def filters(preset: str = "7d", tz: str = "UTC", **kw: tuple[str, ...]) -> Q.Filters:
+    r = resolve_range(preset, tz, NOW_MS)
+    return Q.Filters(r.since_ms, r.until_ms, tz, **kw)
+
+
+def test_overview_last_7_days(conn: Connection) -> None:
+    o = Q.overview(conn, filters())
+    assert o["calls"] == 9
+    assert o["failed"] == 2
+    assert o["cost"] == pytest.approx(2.88)
+    assert (o["input"], o["output"], o["cache_read"], o["cache_write"]) == (8300, 2270, 7000, 1000)
+    assert o["savings"] == pytest.approx(0.31)
+    assert o["sessions"] == 6  # includes s-quiet: messages, no call
+    assert o["tool_calls"] == 8
+    assert o["hit_rate"] == pytest.approx(7000 / 16300)
+
+
+def test_overview_previous_period_and_all_time(conn: Connection) -> None:
+    r = resolve_range("7d", "UTC", NOW_MS).previous()
+    assert r is not None
+    prev = Q.overview(conn, Q.Filters(r.since_ms, r.until_ms))
+    assert (prev["calls"], prev["failed"], prev["sessions"], prev["tool_calls"]) == (2, 1, 1, 1)
+    assert prev["cost"] == pytest.approx(2.00)
+    everything = Q.overview(conn, Q.Filters())
+    assert everything["calls"] == 12
+    assert everything["sessions"] == 8
+    assert everything["cost"] == pytest.approx(4.89)
+
+
+def test_today_depends_on_the_zone(conn: Connection) -> None:
+    utc = Q.overview(conn, filters("today"))
+    assert (utc["calls"], utc["sessions"]) == (5, 5)
+    assert utc["cost"] == pytest.approx(1.08)
+    ny = Q.overview(conn, filters("today", "America/New_York"))
+    assert (ny["calls"], ny["sessions"]) == (2, 2)
+    assert ny["cost"] == pytest.approx(0.03)
+    f = filters("today", "Asia/Kolkata")
+    assert not f.use_rollups
+    ist = Q.overview(conn, f)
+    assert ist["calls"] == 7
+    assert ist["cost"] == pytest.approx(2.83)
+    assert ist["sessions"] == 5  # s-main, s-sub, s-cron, s-dm and s-quiet (08:30 IST)
+
+
+def test_rollups_equal_raw(conn: Connection) -> None:
+    for preset in ("7d", "30d", "today", "24h"):
+        f = filters(preset)
+        assert f.use_rollups
+        # shift by 0 but force the raw path: a range off the hour by one ms at both ends that
+        # holds the same rows
+        raw = replace(f, since_ms=f.since_ms - 1 if f.since_ms else None)
+        assert not raw.use_rollups
+        a, b = Q.overview(conn, f), Q.overview(conn, raw)
+        for key in ("calls", "failed", "input", "output", "cache_read", "cache_write", "sessions",
+                    "tool_calls"):  # fmt: skip
+            assert a[key] == b[key], (preset, key)
+        assert a["cost"] == pytest.approx(b["cost"])
+
+
+def test_filters(conn: Connection) -> None:
+    ops = Q.overview(conn, filters(agents=("ops",)))
+    assert (ops["calls"], ops["sessions"], ops["tool_calls"]) == (2, 2, 1)
+    assert ops["cost"] == pytest.approx(0.03)
+    openai = Q.overview(conn, filters(providers=("openai",)))
+    assert (openai["calls"], openai["sessions"], openai["tool_calls"]) == (4, 2, 3)
+    assert openai["cost"] == pytest.approx(0.33)
+    cron = Q.overview(conn, filters(kinds=("cron",)))
+    assert (cron["calls"], cron["sessions"], cron["tool_calls"]) == (2, 2, 1)
+    opus = Q.overview(conn, filters(models=("claude-opus-4",)))
+    assert (opus["calls"], opus["failed"], opus["sessions"]) == (1, 1, 1)
+
+
+def test_daily_series_by_zone(conn: Connection) -> None:
+    f = filters()
+    starts = bucket_starts(f.since_ms, f.until_ms, "day", "UTC")  # type: ignore[arg-type]
+    rows = Q.usage_series(conn, f, starts)
+    assert len(rows) == 7  # empty days are filled
+    cost = {r["bucket_ms"]: round(r["cost"], 4) for r in rows if r["cost"]}
+    assert cost == {
+        ms("2025-03-10T00:00"): 0.03,
+        ms("2025-03-12T00:00"): 0.02,
+        ms("2025-03-14T00:00"): 1.75,
+        ms("2025-03-15T00:00"): 1.08,
+    }
+    ny = filters(tz="America/New_York")
+    starts = bucket_starts(ny.since_ms, ny.until_ms, "day", ny.tz)  # type: ignore[arg-type]
+    cost = {r["bucket_ms"]: round(r["cost"], 4) for r in Q.usage_series(conn, ny, starts)
+            if r["cost"]}  # fmt: skip
+    assert cost == {
+        ms("2025-03-10T04:00"): 0.03,
+        ms("2025-03-12T04:00"): 0.02,
+        ms("2025-03-14T04:00"): 2.80,  # c1..c5: 23:30Z and 02:15Z are still the 14th in NY
+        ms("2025-03-15T04:00"): 0.03,
+    }
+
+
+def test_half_hour_zone_buckets_use_raw_rows(conn: Connection) -> None:
+    f = filters("7d", "Asia/Kolkata")
+    starts = bucket_starts(f.since_ms, f.until_ms, "day", f.tz)  # type: ignore[arg-type]
+    cost = {r["bucket_ms"]: round(r["cost"], 4) for r in Q.usage_series(conn, f, starts)
+            if r["cost"]}  # fmt: skip
+    assert cost[ms("2025-03-14T18:30")] == 2.83  # c1 (20:10Z on the 14th) .. c7
+    assert ms("2025-03-13T18:30") not in cost  # 2025-03-14 IST had no call
+    assert cost[ms("2025-03-11T18:30")] == 0.02  # c10: 15:00Z = 20:30 IST on the 12th
+
+
+def test_models_table(conn: Connection) -> None:
+    rows = Q.models_table(conn, filters())
+    got = [(r["provider"], r["model"], r["calls"], r["sessions"], round(r["cost"], 4),
+            round(r["share"], 4)) for r in rows]  # fmt: skip
+    assert got == [
+        ("anthropic", "claude-sonnet-4", 4, 3, 1.80, 0.625),
+        ("anthropic", "claude-opus-4", 1, 1, 0.75, 0.2604),
+        ("openai", "gpt-4o", 4, 2, 0.33, 0.1146),
+    ]
+    by_model = Q.usage_series(conn, filters(), [ms("2025-03-09T00:00"), ms("2025-03-16T00:00")],
+                              by="model")  # fmt: skip
+    assert {(r["model"], round(r["cost"], 4)) for r in by_model} == {
+        ("claude-sonnet-4", 1.80), ("claude-opus-4", 0.75), ("gpt-4o", 0.33)}  # fmt: skip
+
+
+def test_tools(conn: Connection) -> None:
+    rows = {r["tool"]: r for r in Q.tools_summary(conn, filters())}
+    assert list(rows) == ["exec", "read", "web_search"]
+    ex = rows["exec"]
+    assert (ex["calls"], ex["errors"], ex["error_rate"]) == (4, 1, 0.25)
+    assert ex["p50_ms"] == 210.0
+    assert ex["p95_ms"] == pytest.approx(4295.0)
+    assert (rows["web_search"]["missing"], rows["web_search"]["p50_ms"]) == (1, 2000.0)
+    assert rows["read"]["p50_ms"] == 12.5
+    fams = Q.exec_families(conn, filters())
+    assert [(f["family"], f["calls"], f["errors"]) for f in fams] == [
+        ("git", 2, 1), ("ls", 1, 0), ("python", 1, 0)]  # fmt: skip
+    recent = Q.recent_tool_calls(conn, filters(), "exec")
+    assert [r["session_id"] for r in recent] == ["s-cron", "s-main", "s-main", "s-main"]
+    assert recent[0]["duration_ms"] == 5000
+    series = Q.tool_series(conn, filters(), [ms("2025-03-09T00:00"), ms("2025-03-16T00:00")])
+    assert {(r["tool"], r["calls"], r["errors"]) for r in series} == {
+        ("exec", 4, 1), ("read", 2, 1), ("web_search", 2, 0)}  # fmt: skip
+    openai = {r["tool"]: r["calls"] for r in Q.tools_summary(conn, filters(providers=("openai",)))}
+    assert openai == {"web_search": 2, "read": 1}
+
+
+def test_sessions_grid(conn: Connection) -> None:
+    rows, total = Q.sessions_grid(conn, filters())
+    assert total == 6
+    by = {r["session_id"]: r for r in rows}
+    m = by["s-main"]
+    assert (m["calls"], m["tokens"], m["tool_calls"], m["errors"]) == (3, 12200, 4, 2)
+    assert m["cost"] == pytest.approx(2.50)
+    assert m["models"] == "claude-opus-4, claude-sonnet-4"
+    assert by["s-quiet"]["calls"] == 0
+    assert by["s-cron"]["name"] == "nightly-report"
+    assert rows[0]["session_id"] == "s-dm"  # most recently active first
+    rows, total = Q.sessions_grid(conn, filters(), limit=2)
+    assert (len(rows), total) == (2, 6)
+
+
+def test_session_page_queries(conn: Connection) -> None:
+    tree = Q.session_tree(conn, "s-main")
+    assert [(n["session_id"], n["depth"], round(n["own_cost"], 4), round(n["total_cost"], 4))
+            for n in tree] == [("s-main", 0, 2.5, 2.8), ("s-sub", 1, 0.3, 0.3)]  # fmt: skip
+    assert len(Q.session_calls(conn, "s-main")) == 3
+    assert [t["tool_name"] for t in Q.session_tool_calls(conn, "s-main")] == [
+        "exec", "read", "exec", "exec"]  # fmt: skip
+    models = {m["model"]: round(m["cost"], 4) for m in Q.session_models(conn, "s-main")}
+    assert models == {"claude-sonnet-4": 1.75, "claude-opus-4": 0.75}
+    runs = Q.cron_runs(conn, "job-1")
+    assert [(r["session_id"], round(r["cost"], 4)) for r in runs] == [
+        ("s-cron", 0.02), ("s-cron2", 0.03)]  # fmt: skip
+    assert Q.session_info(conn, "nope") is None
+
+
+def test_groups(conn: Connection) -> None:
+    rows = Q.group_table(conn, filters())
+    assert [(r["kind"], r["name"], r["runs"], r["calls"], round(r["cost"], 4)) for r in rows] == [
+        ("subagent", "researcher", 1, 2, 0.30), ("cron", "nightly-report", 2, 2, 0.05)]  # fmt: skip
+    series = Q.group_series(conn, filters(), [ms("2025-03-09T00:00"), ms("2025-03-16T00:00")])
+    assert {(r["name"], round(r["cost"], 4)) for r in series} == {
+        ("researcher", 0.30), ("nightly-report", 0.05)}  # fmt: skip
+
+
+def test_alerts(conn: Connection) -> None:
+    f = filters()
+    alerts = Q.session_alerts(conn, f, 1.0, 100_000)
+    assert [a["key"] for a in alerts] == ["session_cost:s-main"]
+    month = Q.session_alerts(conn, filters("30d"), 1.0, 100_000)
+    assert {a["key"] for a in month} == {
+        "session_cost:s-main", "session_cost:s-old", "session_tokens:s-old"}  # fmt: skip
+    spikes = Q.cost_spikes(conn, f, 2.0, f.since_ms, f.until_ms)  # type: ignore[arg-type]
+    assert [s["key"] for s in spikes] == ["cost_spike:2025-03-14:UTC", "cost_spike:2025-03-15:UTC"]
+
+
+def test_state_of_the_database(conn: Connection) -> None:
+    assert Q.schema_missing(conn) == []
+    assert not Q.is_empty(conn)
+    assert Q.data_extent(conn) == (ms("2024-12-01T08:00"), ms("2025-03-15T11:00"))
+    opts = Q.filter_options(conn)
+    assert opts["agents"] == ["main", "ops", "research"]
+    assert opts["models"] == ["claude-opus-4", "claude-sonnet-4", "gpt-4o"]

@@ -1,0 +1,136 @@
+"""Pure pieces of the webapp: number formats, URL state round trip, ranges and local buckets
+(DST included), spike detection, bucketing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from webapp_seed import NOW_MS, ms  # noqa: E402
+
+from webapp import format as fmt  # noqa: E402
+from webapp.queries.base import bucketize  # noqa: E402
+from webapp.spikes import spikes  # noqa: E402
+from webapp.state import ViewState, parse_query, to_query, with_changes  # noqa: E402
+from webapp.timeranges import assign, auto_bucket, bucket_starts, resolve_range  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "$0.00"), (1.234, "$1.23"), (0.0042, "$0.0042"), (1234.5, "$1,234.50"), (2.5e6, "$2.50M")],
+)
+def test_money(value: float, text: str) -> None:
+    assert fmt.money(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(950, "950"), (45_600, "45.6k"), (999_960, "1.00M"), (1_234_567, "1.23M"), (4.56e9, "4.56B")],
+)
+def test_count(value: float, text: str) -> None:
+    assert fmt.count(value) == text
+
+
+def test_pct_duration_change() -> None:
+    assert fmt.pct(0.4294) == "42.9%"
+    assert fmt.duration_ms(850) == "850 ms"
+    assert fmt.duration_ms(1200) == "1.2 s"
+    assert fmt.duration_ms(125_000) == "2m 05s"
+    assert fmt.change(2.88, 2.0) == ("+44.0%", 1)
+    assert fmt.change(1, 0) == ("new", 1)
+    assert fmt.change(0, 0) == ("±0%", 0)
+    assert fmt.change(1, None) == ("", 0)
+    assert fmt.change_points(0.5, 0.25) == ("+25.0 pp", 1)
+
+
+def test_state_round_trip() -> None:
+    st = ViewState(
+        range="custom",
+        start="2025-03-01",
+        end="2025-03-10",
+        tz="America/New_York",
+        agents=("main", "ops"),
+        models=("gpt-4o",),
+        refresh=30,
+        bucket="week",
+        cost_threshold=2.5,
+    )
+    q = to_query(st, "UTC")
+    assert "agent=main&agent=ops" in q
+    assert parse_query(q, "UTC") == st
+    assert to_query(ViewState(tz="UTC"), "UTC") == ""
+
+
+def test_state_invalid_values_fall_back() -> None:
+    st = parse_query("?range=bogus&tz=Mars/Base&refresh=7&bucket=year&cost=-1&spike=x", "UTC")
+    assert st == ViewState(tz="UTC")
+    # a custom range without valid dates is not custom
+    assert parse_query("?range=custom&start=2025-03-10&end=2025-03-01").range == "7d"
+
+
+def test_with_changes_keeps_other_fields() -> None:
+    q = with_changes("?range=30d&agent=ops", "UTC", bucket="hour")
+    assert parse_query(q) == ViewState(range="30d", agents=("ops",), bucket="hour")
+
+
+def test_presets_utc() -> None:
+    r = resolve_range("7d", "UTC", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-09T00:00"), ms("2025-03-16T00:00"))
+    prev = r.previous()
+    assert prev is not None
+    assert (prev.since_ms, prev.until_ms) == (ms("2025-03-02T00:00"), ms("2025-03-09T00:00"))
+    r = resolve_range("24h", "UTC", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-14T13:00"), ms("2025-03-15T13:00"))
+    r = resolve_range("month", "UTC", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-01T00:00"), ms("2025-04-01T00:00"))
+    r = resolve_range("lastmonth", "UTC", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-02-01T00:00"), ms("2025-03-01T00:00"))
+    assert resolve_range("all", "UTC", NOW_MS).since_ms is None
+    r = resolve_range("custom", "UTC", NOW_MS, "2025-03-14", "2025-03-14")
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-14T00:00"), ms("2025-03-15T00:00"))
+
+
+def test_presets_follow_zone_and_dst() -> None:
+    # New York: 2025-03-09 starts in EST (UTC-5); the DST change makes that day 23 hours.
+    r = resolve_range("7d", "America/New_York", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-09T05:00"), ms("2025-03-16T04:00"))
+    days = bucket_starts(r.since_ms, r.until_ms, "day", "America/New_York")
+    assert days[:3] == [ms("2025-03-09T05:00"), ms("2025-03-10T04:00"), ms("2025-03-11T04:00")]
+    assert days[-1] == r.until_ms
+    assert len(days) == 8
+    # Kolkata (+05:30): not whole hours
+    r = resolve_range("today", "Asia/Kolkata", NOW_MS)
+    assert (r.since_ms, r.until_ms) == (ms("2025-03-14T18:30"), ms("2025-03-15T18:30"))
+
+
+def test_buckets_and_assign() -> None:
+    starts = bucket_starts(ms("2025-01-15T00:00"), ms("2025-03-02T00:00"), "month", "UTC")
+    assert starts == [ms("2025-01-01T00:00"), ms("2025-02-01T00:00"), ms("2025-03-01T00:00"),
+                      ms("2025-04-01T00:00")]  # fmt: skip
+    assert assign(ms("2025-02-10T00:00"), starts) == 1
+    assert assign(ms("2024-12-31T00:00"), starts) == -1
+    weeks = bucket_starts(ms("2025-03-12T00:00"), ms("2025-03-20T00:00"), "week", "UTC")
+    assert weeks[0] == ms("2025-03-10T00:00")  # a Monday
+    assert auto_bucket(86_400_000) == "hour"
+    assert auto_bucket(30 * 86_400_000) == "day"
+    assert auto_bucket(90 * 86_400_000) == "week"
+    assert auto_bucket(400 * 86_400_000) == "month"
+
+
+def test_bucketize_fills_and_sums() -> None:
+    starts = [0, 10, 20, 30]
+    rows = [{"slot": 0, "v": 1}, {"slot": 5, "v": 2}, {"slot": 25, "v": 4}, {"slot": 30, "v": 9}]
+    assert bucketize(rows, starts, [], ["v"], fill=True) == [
+        {"bucket_ms": 0, "v": 3},
+        {"bucket_ms": 10, "v": 0},
+        {"bucket_ms": 20, "v": 4},
+    ]
+
+
+def test_spikes() -> None:
+    assert spikes([1, 1, 1, 5, 1]) == [False, False, False, True, False]
+    assert spikes([0, 0, 0, 0.001], min_excess=0.01) == [False] * 4
