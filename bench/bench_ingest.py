@@ -37,8 +37,9 @@ def corpus(gb: float) -> Path:
     if not (out / ".done").exists():
         shutil.rmtree(out, ignore_errors=True)
         t = time.perf_counter()
-        exp = generate(out, DemoOptions(seed=11, target_bytes=int(gb * 1e9),
-                                        big_line_bytes=50_000_000))
+        exp = generate(
+            out, DemoOptions(seed=11, target_bytes=int(gb * 1e9), big_line_bytes=50_000_000)
+        )
         (out / ".done").write_text(str(exp.bytes_written))
         print(f"generated {exp.bytes_written / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s")
     return out
@@ -50,7 +51,9 @@ def ingest(db: Path, source: Path, extra: tuple[str, ...] = ()) -> tuple[float, 
     t = time.perf_counter()
     r = subprocess.run(
         [EXE, "ingest", "--db", f"sqlite:///{db}", "--source", str(source), "-q", *extra],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     secs = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -63,13 +66,16 @@ def bench_cold(gb: float) -> None:
     db = DATA / "cold.sqlite"
     for p in DATA.glob("cold.sqlite*"):
         p.unlink()
-    subprocess.run([EXE, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [EXE, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True, capture_output=True
+    )
     secs, line, peak_kb = ingest(db, src)
     lines = int(line.split(" lines")[0].split(", ")[-1].replace(",", ""))
-    print(f"cold ingest: {size / 1e6:.0f} MB, {lines:,} lines in {secs:.1f} s (process total) "
-          f"= {size / 1e6 / secs:.1f} MB/s, {lines / secs:,.0f} lines/s; peak RSS "
-          f"{peak_kb / 1024:.0f} MB")
+    print(
+        f"cold ingest: {size / 1e6:.0f} MB, {lines:,} lines in {secs:.1f} s (process total) "
+        f"= {size / 1e6 / secs:.1f} MB/s, {lines / secs:,.0f} lines/s; peak RSS "
+        f"{peak_kb / 1024:.0f} MB"
+    )
     print(f"  ingest said: {line}")
 
 
@@ -98,11 +104,18 @@ def bench_idle(files: int) -> None:
         "host_id='bench'));p.run_pass([Path(sys.argv[1])]);t=time.perf_counter();"
         "s=p.run_pass([Path(sys.argv[1])]);print(time.perf_counter()-t, s.files, s.lines)"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True,
-                         check=True, env={**os.environ, "TELEMETRY_HOST_ID": "bench"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(src)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TELEMETRY_HOST_ID": "bench"},
+    ).stdout
     secs, nfiles, nlines = out.split()
-    print(f"idle pass: {nfiles} files, {nlines} new lines in {float(secs) * 1000:.0f} ms "
-          f"(first ingest of them: {secs1:.1f} s)")
+    print(
+        f"idle pass: {nfiles} files, {nlines} new lines in {float(secs) * 1000:.0f} ms "
+        f"(first ingest of them: {secs1:.1f} s)"
+    )
 
 
 def bench_latency(n: int) -> None:
@@ -116,8 +129,21 @@ def bench_latency(n: int) -> None:
     db = DATA / "latency.sqlite"
     for p in DATA.glob("latency.sqlite*"):
         p.unlink()
-    proc = subprocess.Popen([EXE, "ingest", "--watch", "--db", f"sqlite:///{db}", "--source",
-                             str(src), "-q", "--rescan", "30"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            EXE,
+            "ingest",
+            "--watch",
+            "--db",
+            f"sqlite:///{db}",
+            "--source",
+            str(src),
+            "-q",
+            "--rescan",
+            "30",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     template = sample[7]  # an assistant call
     lat = []
     try:
@@ -146,8 +172,10 @@ def bench_latency(n: int) -> None:
         proc.wait(10)
     lat.sort()
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
-    print(f"append to visible (watch mode, {n} appends): p50 {statistics.median(lat) * 1000:.0f}"
-          f" ms, p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    print(
+        f"append to visible (watch mode, {n} appends): p50 {statistics.median(lat) * 1000:.0f}"
+        f" ms, p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
+    )
 
 
 def _count(db: Path) -> int:
@@ -163,8 +191,9 @@ def bench_wal(gb: float) -> None:
     db = DATA / "wal.sqlite"
     for p in DATA.glob("wal.sqlite*"):
         p.unlink()
-    subprocess.run([EXE, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [EXE, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True, capture_output=True
+    )
     wal = Path(str(db) + "-wal")
     stop = threading.Event()
     peak = [0]
@@ -190,8 +219,10 @@ def bench_wal(gb: float) -> None:
     finally:
         stop.set()
         t.join()
-    print(f"WAL while a reader polls every 100 ms during the bulk ingest: max "
-          f"{peak[0] / 1e6:.1f} MB ({reads[0]} reads)")
+    print(
+        f"WAL while a reader polls every 100 ms during the bulk ingest: max "
+        f"{peak[0] / 1e6:.1f} MB ({reads[0]} reads)"
+    )
 
 
 def main() -> None:

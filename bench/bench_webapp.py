@@ -88,8 +88,10 @@ def main() -> None:
 
         # a busy session for the session page
         sid = c.execute(
-            text("SELECT session_id FROM usage_hourly GROUP BY session_id "
-                 "ORDER BY SUM(llm_calls) DESC LIMIT 1")  # fmt: skip
+            text(
+                "SELECT session_id FROM usage_hourly GROUP BY session_id "
+                "ORDER BY SUM(llm_calls) DESC LIMIT 1"
+            )
         ).scalar()
     print(f"database: {db} ({db.stat().st_size / 1e6:.0f} MB), session page: {sid}")
     print(f"{'callback':18} {'30d p50':>9} {'30d p95':>9} {'all p50':>9} {'all p95':>9}")
@@ -102,8 +104,10 @@ def main() -> None:
             worst[rng] = max(worst[rng], p95)
             cells += [p50, p95]
         print(f"{name:18} " + " ".join(f"{v:9.1f}" for v in cells), flush=True)
-    print(f"worst p95: 30 days {worst['30d']:.1f} ms (budget 100), "
-          f"all time {worst['all']:.1f} ms (budget 300)")
+    print(
+        f"worst p95: 30 days {worst['30d']:.1f} ms (budget 100), "
+        f"all time {worst['all']:.1f} ms (budget 300)"
+    )
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, list[str]] | Line
     if len(data) > BIG_LINE_BYTES:
         from ingestor.tail import shrink_long_strings
 
-        data = shrink_long_strings(bytes(data))
+        data = shrink_long_strings(data)  # type: ignore[arg-type]
     try:
         return orjson.loads(data), warnings
     except orjson.JSONDecodeError as exc:

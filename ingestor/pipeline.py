@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from ingestor.batch import Batch, SourceUpdate
 from ingestor.discover import Candidate, classify_name, discover
@@ -33,6 +33,14 @@ from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint
 
 TAIL_FP_BYTES = 64
+_SOURCE_INSERT_COLS = (
+    "host_id kind path agent_id device inode read_offset state archive_reason session_id lines "
+    "errors first_seen_ms last_seen_ms"
+).split()
+_INSERT_SOURCE = text(
+    f"INSERT INTO sources ({', '.join(_SOURCE_INSERT_COLS)}) VALUES "
+    f"({', '.join(':' + c for c in _SOURCE_INSERT_COLS)}) RETURNING id"
+)
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
@@ -138,7 +146,19 @@ class Pipeline:
             self.by_path[s.path] = s
             self.by_id[s.id] = s
 
-    def _new_source(self, cand: Candidate, st: os.stat_result) -> Source:
+    def _new_sources(self, items: list[tuple[Candidate, os.stat_result]]) -> dict[str, Source]:
+        """Register new files in one transaction (one per file is far too slow)."""
+        out: dict[str, Source] = {}
+        if not items:
+            return out
+        with self.engine.begin() as conn:
+            for cand, st in items:
+                out[str(cand.path)] = self._new_source(cand, st, conn)
+        return out
+
+    def _new_source(
+        self, cand: Candidate, st: os.stat_result, conn: Connection | None = None
+    ) -> Source:
         now = now_ms()
         vals = {
             "host_id": self.host_id,
@@ -156,12 +176,11 @@ class Pipeline:
             "first_seen_ms": now,
             "last_seen_ms": now,
         }
-        cols = ", ".join(vals)
-        marks = ", ".join(f":{k}" for k in vals)
-        with self.engine.begin() as conn:
-            sid = conn.execute(
-                text(f"INSERT INTO sources ({cols}) VALUES ({marks}) RETURNING id"), vals
-            ).scalar_one()
+        if conn is None:
+            with self.engine.begin() as own:
+                sid = own.execute(_INSERT_SOURCE, vals).scalar_one()
+        else:
+            sid = conn.execute(_INSERT_SOURCE, vals).scalar_one()
         src = Source(
             id=int(sid),
             kind=cand.kind,
@@ -240,13 +259,19 @@ class Pipeline:
                         Candidate(p, "jsonl_zst" if nc.compressed else "jsonl", "main", nc)
                     )
                     known.add(str(p))
+        planned: list[tuple[Candidate, os.stat_result, Source | None, int]] = []
         for cand in cands:
             if cand.kind not in ("jsonl", "jsonl_zst"):
                 continue
             stats.files += 1
             plan = self._plan(cand, stats, seen)
             if plan is not None:
-                work.append((cand, *plan))
+                planned.append((cand, *plan))
+        fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
+        for cand, st, maybe, start in planned:
+            src = maybe if maybe is not None else fresh[str(cand.path)]
+            seen.add(src.id)
+            work.append((cand, st, src, start))
         total = sum(max(0, st.st_size - start) for _, st, _, start in work)
         done = 0
         for cand, st, src, start in work:
@@ -263,7 +288,9 @@ class Pipeline:
 
     def _plan(
         self, cand: Candidate, stats: PassStats, seen: set[int]
-    ) -> tuple[os.stat_result, Source, int] | None:
+    ) -> tuple[os.stat_result, Source | None, int] | None:
+        """What to read of a file: (stat, its source or None for a new one, start offset),
+        or None when nothing changed."""
         try:
             st = os.stat(cand.path)
         except OSError:
@@ -281,9 +308,7 @@ class Pipeline:
             old = self.by_path.get(path)
             if old is not None:
                 self._set_state(old, "replaced")
-            src = self._new_source(cand, st)
-            seen.add(src.id)
-            return st, src, 0
+            return st, None, 0
         seen.add(src.id)
         if src.path != path:
             stats.renames += 1
@@ -506,14 +531,13 @@ class Pipeline:
             batch.error(src.id, src.path, offset, w, data, "warning")
             stats.warnings += 1
         batch.add(rec, src.id, offset)
-        if rec.call is not None:
-            stats.calls += 1
 
     def _flush(self, batch: Batch, stats: PassStats) -> None:
         if not batch.sources and not batch.messages and not batch.index and not batch.sessions:
             return
         cs = self.store.commit(batch)
         stats.new_messages += cs.new_messages
+        stats.calls += cs.calls  # new calls only: copies and re-reads are not counted
         for upd in batch.sources.values():
             src = self.by_id.get(upd.source_id)
             if src is None:

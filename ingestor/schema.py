@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -257,8 +258,15 @@ messages = Table(
     Index("ix_messages_session_ts", "session_id", "ts_ms"),
     # Sessions active in a range when no rollup fits (non-whole-hour time zones).
     Index("ix_messages_ts", "ts_ms"),
-    # Pairing a tool call with its result (same session, same toolCallId).
-    Index("ix_messages_tool_call", "session_id", "tool_call_id"),
+    # Pairing a tool call with its result (same session, same toolCallId); partial, so only
+    # tool results pay for it.
+    Index(
+        "ix_messages_tool_call",
+        "session_id",
+        "tool_call_id",
+        sqlite_where=text("tool_call_id IS NOT NULL"),
+        postgresql_where=text("tool_call_id IS NOT NULL"),
+    ),
     comment="Every transcript entry except the header, once per identity (entry_id, ts_ms).",
 )
 

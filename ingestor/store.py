@@ -167,13 +167,13 @@ class Store:
                 self._find_result(conn, tc)
 
         usage_rows = [self._usage_row(c) for c in b.calls.values()]
-        self._many(conn, self._ins("usage", USAGE_COLS, "entry_id, ts_ms"), usage_rows)
+        st.calls = self._many(conn, self._ins("usage", USAGE_COLS, "entry_id, ts_ms"), usage_rows)
         self._many(
             conn,
             self._ins("tool_calls", TOOL_COLS, "entry_id, ts_ms, block_index"),
             [self._tool_row(t) for t in b.tool_calls.values()],
         )
-        st.calls, st.tool_calls = len(b.calls), len(b.tool_calls)
+        st.tool_calls = len(b.tool_calls)
 
         cells: set[tuple[str, int]] = set()
         for old_sid, ts, new_sid, created, agent, eid in moved:

@@ -181,7 +181,7 @@ class LineReader:
         oversized = self.oversized
         pos = self.start_offset  # absolute offset of the current chunk's first byte
         line_start = pos  # absolute offset of the pending (partial) line
-        parts: list[bytes] = []  # pieces of the pending line (empty while skipping)
+        parts = bytearray()  # the pending line so far (empty while skipping); grown in place
         part_len = 0  # bytes of the pending line seen so far
         skipping = False  # pending line is oversized: its bytes are being discarded
         for chunk in chunks:
@@ -190,7 +190,7 @@ class LineReader:
             if first < 0:
                 part_len += n
                 if not skipping:
-                    parts.append(chunk)
+                    parts += chunk
                     if part_len > max_len:
                         parts.clear()
                         skipping = True
@@ -205,7 +205,10 @@ class LineReader:
                 parts.clear()
                 skipping = False
             else:
-                yield RawLine(line_start, _join_line(parts, chunk[:first]))
+                line = _join_line(parts, chunk[:first])
+                if line is parts:
+                    parts = bytearray()
+                yield RawLine(line_start, line)
 
             # 2. Every line wholly inside this chunk.
             last = chunk.rfind(b"\n")
@@ -233,7 +236,7 @@ class LineReader:
                 if part_len > max_len:
                     skipping = True
                 else:
-                    parts.append(chunk[last + 1 :])
+                    parts += memoryview(chunk)[last + 1 :]
             pos += n
         self.pending_bytes = part_len
 
@@ -274,24 +277,25 @@ class LineReader:
         self.close()
 
 
-def _join_line(parts: list[bytes], tail: bytes) -> bytes:
-    """Assemble a line from its earlier pieces and its last piece, without ``\\r``.
+def _join_line(parts: bytearray, tail: bytes) -> bytes:
+    """Assemble a line from its earlier bytes and its last piece, without ``\\r``.
 
-    The ``\\r`` is removed from the pieces before joining, so a long line is copied once
-    (peak: the pieces plus the joined line); ``parts`` is emptied.
+    The earlier bytes were grown in place (a large bytearray is resized with ``mremap``, not
+    copied), so a 50 MB line costs about 50 MB, not twice that. A line over 1 MiB is returned
+    as the bytearray itself (every consumer takes any bytes-like object); ``parts`` is then a
+    new empty buffer.
     """
     if not parts:
         return tail[:-1] if tail[-1:] == b"\r" else tail
-    if tail:
-        if tail[-1:] == b"\r":
-            tail = tail[:-1]
-        if tail:
-            parts.append(tail)
-    elif parts[-1][-1:] == b"\r":
-        parts[-1] = parts[-1][:-1]
-    data = parts[0] if len(parts) == 1 else b"".join(parts)
+    parts += tail
+    if parts[-1:] == b"\r":
+        del parts[-1:]
+    if len(parts) > 1 << 20:
+        data = parts  # handed over whole; the caller starts a new buffer
+        return data  # type: ignore[return-value]
+    out = bytes(parts)
     parts.clear()
-    return data
+    return out
 
 
 # -- JSON string shrinking -------------------------------------------------------------------

@@ -157,12 +157,12 @@ def _read_back(out: Path) -> dict[str, Any]:
 
 
 def test_deterministic(tmp_path: Path) -> None:
-    opts = DemoOptions(days=10, sessions_per_day=4.0, seed=11)
+    opts = DemoOptions(days=7, sessions_per_day=3.0, seed=11)
     e1, e2 = generate(tmp_path / "a", opts), generate(tmp_path / "b", opts)
     assert e1 == e2
     t1, t2 = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert t1 == t2
-    assert generate(tmp_path / "c", DemoOptions(days=10, sessions_per_day=4.0, seed=12)) != e1
+    assert generate(tmp_path / "c", DemoOptions(days=7, sessions_per_day=3.0, seed=12)) != e1
 
 
 def test_layout(small: tuple[Path, Expected]) -> None:
@@ -379,3 +379,9 @@ def test_target_bytes(tmp_path: Path) -> None:
     assert e.bytes_written >= target
     assert e.bytes_written == sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert len(e.calls_by_day_utc) > 3
+
+
+def test_refuses_non_empty_dir(tmp_path: Path) -> None:
+    (tmp_path / "stale.jsonl").write_text("{}\n")
+    with pytest.raises(FileExistsError):
+        generate(tmp_path, DemoOptions(days=1))

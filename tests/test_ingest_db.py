@@ -60,14 +60,10 @@ def _totals(engine) -> dict:  # type: ignore[no-untyped-def]
         roll = conn.execute(
             text("SELECT SUM(llm_calls), SUM(input_tokens), SUM(cost) FROM usage_hourly")
         ).one()
-        base = conn.execute(
-            text("SELECT COUNT(*), SUM(input_tokens), SUM(cost) FROM usage")
-        ).one()
+        base = conn.execute(text("SELECT COUNT(*), SUM(input_tokens), SUM(cost) FROM usage")).one()
         assert (int(roll[0]), int(roll[1])) == (int(base[0]), int(base[1]))
         assert abs(float(roll[2]) - float(base[2])) < 1e-9
-        tools = conn.execute(
-            text("SELECT SUM(calls), SUM(errors) FROM tool_hourly")
-        ).one()
+        tools = conn.execute(text("SELECT SUM(calls), SUM(errors) FROM tool_hourly")).one()
         assert (int(tools[0]), int(tools[1])) == (s["tool_calls"], s["tool_errors"])
     return {k: v for k, v in s.items() if k in SAMPLE_TOTALS}
 

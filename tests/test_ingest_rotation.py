@@ -368,7 +368,9 @@ class Env:
 
 
 def _norm(rows: list[Any]) -> list[tuple[Any, ...]]:
-    return [tuple(round(float(v), 9) if isinstance(v, float) else v for v in r) for r in rows]
+    """Rows with float sums rounded to 1e-9 (scaled to integers, so no rounding boundary can
+    split two sums that differ by float noise only: the costs here are multiples of 1e-9)."""
+    return [tuple(round(float(v) * 1e9) if isinstance(v, float) else v for v in r) for r in rows]
 
 
 @pytest.fixture
@@ -418,7 +420,7 @@ def test_partial_last_line_waits_for_its_newline(env: Env, restart: bool) -> Non
     line = tx.call(22)
     env.append(name, line)  # the whole line but no newline yet
     s = env.run()
-    assert s.calls == 0 and s.errors == 0
+    assert (s.calls, s.errors) == (0, 0)
     assert env.totals() == expect(tx.calls[:1])
     assert env.sources()[name]["read_offset"] == len(first)
     if restart:
@@ -447,7 +449,7 @@ def test_partial_header_only(env: Env) -> None:
     h = tx.header()
     env.write(name, h[:30])
     s = env.run()
-    assert s.calls == 0 and s.errors == 0
+    assert (s.calls, s.errors) == (0, 0)
     env.append(name, h[30:] + b"\n" + body([tx.user(), tx.call(5)]))
     env.run()
     assert env.totals() == expect(tx.calls)
@@ -472,7 +474,7 @@ def test_rename_to_archive_is_followed_not_reread(env: Env, reason: str, restart
         env.restart()
     s = env.run()
     assert s.renames == 1
-    assert s.lines == 0 and s.calls == 0  # not read again
+    assert (s.lines, s.calls) == (0, 0)  # not read again
     assert env.totals() == before == expect(tx.calls)
     srcs = env.sources()
     assert list(srcs) == [archived]  # the same row, moved
@@ -878,7 +880,7 @@ def test_non_transcript_jsonl_is_skipped_and_counted(env: Env) -> None:
     assert env.totals() == expect([])
     src = env.sources()[name]
     assert src["state"] == "skipped"
-    assert src["skip_reason"] and "not a transcript" in src["skip_reason"]
+    assert "not a transcript" in (src["skip_reason"] or "")
     s = env.run()
     assert s.lines == 0
     env.append(name, body([tx.call(20)]))
@@ -1094,7 +1096,7 @@ def test_bad_lines_are_recorded_and_skipped(env: Env) -> None:
     )
     assert [(r[0], r[1]) for r in u] == [(10, 1), (30, 1), (0, 7), (40, 0), (50, 1)]
     assert [bool(r[2]) for r in u][2:4] == [True, True]
-    assert [bool(r[2]) for r in u][0] is False
+    assert not u[0][2]
     totals = env.totals()
     assert totals["llm_calls"] == 5
     assert totals["input_tokens"] == 130
@@ -1245,7 +1247,6 @@ def test_fork_copy_then_result_in_parent_later(env: Env) -> None:
     env.append(pname, body([p.result(0)]))
     env.run()
     assert env.q("SELECT session_id, status FROM tool_calls") == [(p.sid, "ok")]
-
 
 
 @pytest.mark.xfail(reason=BUG_PAIRING, strict=True)

@@ -363,11 +363,13 @@ def test_line(lineno: int) -> None:
 def test_message_timestamps_and_latency() -> None:
     """Inner ``message.timestamp`` (epoch ms) and the call latency (entry − message)."""
     _, rec = _normalize(6)
-    assert rec is not None and rec.call is not None
+    assert rec is not None
+    assert rec.call is not None
     assert rec.message.message_ts_ms == 1772442845340
     assert rec.call.latency_ms == 1772442849551 - 1772442845340
     _, rec = _normalize(7)
-    assert rec is not None and rec.message.message_ts_ms == 1772442851453
+    assert rec is not None
+    assert rec.message.message_ts_ms == 1772442851453
 
 
 def test_exec_command_family() -> None:
@@ -375,7 +377,7 @@ def test_exec_command_family() -> None:
     assert rec is not None
     [tc] = rec.tool_calls
     assert tc.command_family == "gog"
-    assert tc.args_preview is not None and "gog calendar list" in tc.args_preview
+    assert "gog calendar list" in (tc.args_preview or "")
 
 
 def test_sample_totals() -> None:

@@ -19,13 +19,13 @@ from sqlalchemy.exc import OperationalError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webapp_seed import NOW_MS, seed_empty, seed_small  # noqa: E402
+from webapp_seed import NOW_MS, seed_empty, seed_small
 
-from ingestor.config import ServeSettings  # noqa: E402
-from webapp import pagekit, shell  # noqa: E402
-from webapp.context import AppContext, set_context  # noqa: E402
-from webapp.pages import alerts, cron, models, overview, session, sessions, timeline, tools  # noqa: E402
-from webapp.state import ViewState  # noqa: E402
+from ingestor.config import ServeSettings
+from webapp import pagekit, shell
+from webapp.context import AppContext, set_context
+from webapp.pages import alerts, cron, models, overview, session, sessions, timeline, tools
+from webapp.state import ViewState
 
 
 def use_db(path: Path, tz: str = "UTC", timeout_ms: int = 5000) -> AppContext:
@@ -104,21 +104,21 @@ def test_overview_follows_zone_and_filters(app_ctx: AppContext) -> None:
 
 def test_overview_charts(app_ctx: AppContext) -> None:
     fig = by_id(overview.render_charts(state()), "overview-cost").figure
-    assert [round(v, 2) for v in fig.data[0].y] == [0.0, 0.03, 0.0, 0.02, 0.0, 1.75, 1.08]
-    assert fig.layout.title.text == "Cost per day"
-    assert fig.layout.yaxis.title.text == "Cost (USD)"
-    assert len(fig.data) == 2  # spikes marked on the 14th and 15th
-    assert [round(v, 2) for v in fig.data[1].y] == [1.75, 1.08]
+    assert [round(v, 2) for v in fig["data"][0]["y"]] == [0.0, 0.03, 0.0, 0.02, 0.0, 1.75, 1.08]
+    assert fig["layout"]["title"]["text"] == "Cost per day"
+    assert fig["layout"]["yaxis"]["title"]["text"] == "Cost (USD)"
+    assert len(fig["data"]) == 2  # spikes marked on the 14th and 15th
+    assert [round(v, 2) for v in fig["data"][1]["y"]] == [1.75, 1.08]
 
 
 def test_timeline(app_ctx: AppContext) -> None:
     out = timeline.render(state(bucket="hour", range="today"))
     assert texts(out)["timeline-note"].startswith("Hour buckets in UTC")
     calls = by_id(out, "timeline-calls").figure
-    assert sum(calls.data[0].y) + sum(calls.data[1].y) == 5
-    assert sum(calls.data[1].y) == 2  # c3 and c7 failed
+    assert sum(calls["data"][0]["y"]) + sum(calls["data"][1]["y"]) == 5
+    assert sum(calls["data"][1]["y"]) == 2  # c3 and c7 failed
     tokens = by_id(out, "timeline-tokens").figure
-    assert [d.name for d in tokens.data] == ["Input", "Output", "Cache read", "Cache write"]
+    assert [d["name"] for d in tokens["data"]] == ["Input", "Output", "Cache read", "Cache write"]
     assert timeline.pick_bucket("week", "?range=30d") == "?range=30d&bucket=week"
 
 
@@ -173,7 +173,7 @@ def test_cron(app_ctx: AppContext) -> None:
     rows = by_id(out, "cron-grid").rowData
     assert [(r["name"], r["runs"], round(r["cost"], 2)) for r in rows] == [
         ("researcher", 1, 0.3), ("nightly-report", 2, 0.05)]  # fmt: skip
-    assert by_id(out, "cron-cost").figure.layout.title.text == "Cost per day by cron job"
+    assert by_id(out, "cron-cost").figure["layout"]["title"]["text"] == "Cost per day by cron job"
 
 
 def test_alerts_and_acknowledge(small_db: Path, tmp_path: Path) -> None:
@@ -183,9 +183,12 @@ def test_alerts_and_acknowledge(small_db: Path, tmp_path: Path) -> None:
     out = alerts.render(state(), 0, False, 0)
     rows = by_id(out, "alerts-grid").rowData
     assert [r["key"] for r in rows] == [
-        "session_cost:s-main", "cost_spike:2025-03-14:UTC", "cost_spike:2025-03-15:UTC"]  # fmt: skip
+        "session_cost:s-main",
+        "cost_spike:2025-03-14:UTC",
+        "cost_spike:2025-03-15:UTC",
+    ]
     assert texts(out)["alerts-summary"] == "3 open alerts"
-    msg, version = alerts.acknowledge(1, [rows[0]], 0)
+    _msg, version = alerts.acknowledge(1, [rows[0]], 0)
     assert version == 1
     with create_engine(f"sqlite:///{db}").connect() as c:
         assert c.execute(text("SELECT alert_key, acked_ms FROM alert_acks")).all() == [
@@ -216,10 +219,11 @@ def test_url_state_sync(app_ctx: AppContext) -> None:
     assert out[1]["agents"] == ["ops"]
     assert out[2:5] == ("30d", "2025-02-14", "2025-03-15")
     assert out[6] == ["ops"]
+    assert out[13] == ["main", "ops", "research"]  # filter choices arrive with the values
     # a control changes: the URL follows
     out = _run_sync("ctl-range", "?range=30d", "today", None, None, "UTC", ["main"], [], [], [], 10)
     assert out[0] == "?range=today&refresh=10&agent=main"
-    assert out[11:] == (False, 10_000)
+    assert out[11:13] == (False, 10_000)
 
 
 def test_router_and_nav(app_ctx: AppContext) -> None:

@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webapp_seed import NOW_MS, ms, seed_small  # noqa: E402
+from webapp_seed import NOW_MS, ms, seed_small
 
-from ingestor.db import make_readonly_engine  # noqa: E402
-from webapp import queries as Q  # noqa: E402
-from webapp.timeranges import bucket_starts, resolve_range  # noqa: E402
+from ingestor.db import make_readonly_engine
+from webapp import queries as Q
+from webapp.timeranges import bucket_starts, resolve_range
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webapp_seed import NOW_MS, ms  # noqa: E402
+from webapp_seed import NOW_MS, ms
 
-from webapp import format as fmt  # noqa: E402
-from webapp.queries.base import bucketize  # noqa: E402
-from webapp.spikes import spikes  # noqa: E402
-from webapp.state import ViewState, parse_query, to_query, with_changes  # noqa: E402
-from webapp.timeranges import assign, auto_bucket, bucket_starts, resolve_range  # noqa: E402
+from webapp import format as fmt
+from webapp.queries.base import bucketize
+from webapp.spikes import spikes
+from webapp.state import ViewState, parse_query, to_query, with_changes
+from webapp.timeranges import assign, auto_bucket, bucket_starts, resolve_range
 
 
 @pytest.mark.parametrize(

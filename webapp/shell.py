@@ -165,6 +165,10 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
     Output("ctl-refresh", "value"),
     Output("tick", "disabled"),
     Output("tick", "interval"),
+    Output("ctl-agent", "options"),
+    Output("ctl-kind", "options"),
+    Output("ctl-provider", "options"),
+    Output("ctl-model", "options"),
     Input("url", "search"),
     Input("ctl-range", "value"),
     Input("ctl-dates", "start_date"),
@@ -179,7 +183,9 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
 def sync_state(  # type: ignore[no-untyped-def]
     search, rng, start, end, tz, agents, kinds, providers, models, refresh
 ):
-    """URL -> controls and state (on load, back/forward); controls -> URL and state."""
+    """URL -> controls and state (on load, back/forward); controls -> URL and state. The
+    filter choices are set together with the values (a value without its option would be
+    dropped by the dropdown)."""
     app_ctx = get_context()
     default_tz = app_ctx.default_tz
     state = parse_query(search, default_tz)
@@ -204,6 +210,9 @@ def sync_state(  # type: ignore[no-untyped-def]
         state = parse_query(to_query(replace(state, **changes), default_tz), default_tz)
     new_search = to_query(state, default_tz)
     p_start, p_end = _picker_dates(state, app_ctx.now_ms())
+    options: tuple[Any, ...] = (no_update,) * 4
+    if trigger in (None, "url"):
+        options = _choices(state)
     return (
         new_search if new_search != (search or "") else no_update,
         state.to_dict(),
@@ -218,18 +227,11 @@ def sync_state(  # type: ignore[no-untyped-def]
         state.refresh,
         state.refresh == 0,
         max(state.refresh, 1) * 1000,
+        *options,
     )
 
 
-@callback(
-    Output("ctl-agent", "options"),
-    Output("ctl-kind", "options"),
-    Output("ctl-provider", "options"),
-    Output("ctl-model", "options"),
-    Input("url", "pathname"),
-    State("state", "data"),
-)
-def filter_choices(_path: str | None, state: dict[str, Any] | None) -> tuple[Any, ...]:
+def _choices(state: Any) -> tuple[list[str], ...]:
     """Filter choices from the database (cached for a minute); selected values stay offered."""
     app_ctx = get_context()
     try:
@@ -237,11 +239,10 @@ def filter_choices(_path: str | None, state: dict[str, Any] | None) -> tuple[Any
             opts = app_ctx.cached("options", 60, lambda: Q.filter_options(conn))
     except Exception:  # the page itself shows the database problem
         opts = {"agents": [], "kinds": [], "providers": [], "models": []}
-    state = state or {}
-    out = []
-    for key in ("agents", "kinds", "providers", "models"):
-        out.append(sorted(set(opts[key]) | set(state.get(key) or [])))
-    return tuple(out)
+    return tuple(
+        sorted(set(opts[key]) | set(getattr(state, key)))
+        for key in ("agents", "kinds", "providers", "models")
+    )
 
 
 @callback(

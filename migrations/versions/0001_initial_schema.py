@@ -139,7 +139,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_session_ts", ["session_id", "ts_ms"], unique=False)
-        batch_op.create_index("ix_messages_tool_call", ["session_id", "tool_call_id"], unique=False)
+        batch_op.create_index(
+            "ix_messages_tool_call",
+            ["session_id", "tool_call_id"],
+            unique=False,
+            sqlite_where=sa.text("tool_call_id IS NOT NULL"),
+            postgresql_where=sa.text("tool_call_id IS NOT NULL"),
+        )
         batch_op.create_index("ix_messages_ts", ["ts_ms"], unique=False)
 
     op.create_table(

@@ -99,7 +99,7 @@ def charts(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
     rows = Q.usage_series(conn, view.filters, starts) if starts else []
     marks = spikes([r["cost"] for r in rows], min_excess=0.01)
-    models = Q.models_table(conn, view.filters)
+    models = Q.models_table(conn, view.filters, sessions=False)
     names = [f"{m['provider']}/{m['model']}" for m in models]
     return dbc.Row(
         [

@@ -161,16 +161,18 @@ def usage_series(
     return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS, fill=not keys)]
 
 
-def models_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:
-    """Per provider and model: calls, failed, tokens by type, cost, savings, sessions and share
-    of cost; most expensive first."""
+def models_table(conn: Connection, f: Filters, *, sessions: bool = True) -> list[dict[str, Any]]:
+    """Per provider and model: calls, failed, tokens by type, cost, savings, sessions (unless
+    ``sessions`` is False: the distinct count is the costly part) and share of cost; most
+    expensive first."""
     t, tcol, m = usage_source(f)
+    n_sessions = func.count(distinct(t.c.session_id)) if sessions else func.count()
     stmt = (
         select(
             t.c.provider,
             t.c.model,
             *(expr.label(name) for name, expr in m.items()),
-            func.count(distinct(t.c.session_id)).label("sessions"),
+            n_sessions.label("sessions"),
         )
         .where(*time_conds(tcol, f), *dim_conds(t, f))
         .group_by(t.c.provider, t.c.model)

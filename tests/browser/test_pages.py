@@ -1,0 +1,204 @@
+"""Every page in a real browser (Debian's chromium, headless, through Playwright) against the
+hand-checked database: numbers on screen, a range preset and a filter changed through the
+controls (and kept in the URL), a session page opened from the grid, an alert acknowledged,
+a phone-sized layout, and the missing-database message. Any browser console error fails the
+test. Screenshots go to test-artifacts/screenshots/<page>.png."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+
+from webapp_seed import NOW_MS, seed_small  # noqa: E402
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(db: Path) -> Iterator[str]:
+    port = _free_port()
+    log = db.with_suffix(".log")
+    with log.open("wb") as out:  # never a pipe: a full pipe would stall the server
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "serve_fixed.py"), str(db), str(port), str(NOW_MS)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = log.read_text(errors="replace")
+                    raise RuntimeError(f"the dashboard did not start: {err[-2000:]}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = seed_small(tmp_path_factory.mktemp("browser") / "small.sqlite")
+    yield from _serve(db)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+class Console:
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(15_000)
+    console = Console(pg)
+    yield pg
+    ctx.close()
+    assert console.errors == [], f"browser console errors: {console.errors}"
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(300)  # let plotly finish its transition
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def choose(page: Any, control: str, option: str, *, multi: bool = False) -> None:
+    page.click(f"#{control}")
+    page.click(f"[role=option]:has-text('{option}')")
+    if multi:
+        page.keyboard.press("Escape")
+
+
+def test_overview_range_and_filter(page: Any, server: str) -> None:
+    page.goto(server + "/")
+    page.wait_for_selector("#card-cost-value:has-text('$2.88')")
+    assert page.inner_text("#card-calls-value") == "9"
+    assert page.inner_text("#card-hit-value") == "42.9%"
+    assert "+44.0%" in page.inner_text("#card-cost-delta")
+    page.wait_for_selector("#overview-cost .gtitle:has-text('Cost per day')")
+    shot(page, "overview")
+    choose(page, "ctl-range", "Last 30 days")
+    page.wait_for_selector("#card-cost-value:has-text('$4.88')")
+    assert "range=30d" in page.url
+    choose(page, "ctl-agent", "ops", multi=True)
+    page.wait_for_selector("#card-cost-value:has-text('$0.03')")
+    assert "agent=ops" in page.url
+    page.reload()  # the view survives a reload: state lives in the URL
+    page.wait_for_selector("#card-cost-value:has-text('$0.03')")
+    assert page.inner_text("#ctl-range").strip().startswith("Last 30 days")
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "selector"),
+    [
+        ("/timeline", "timeline", "#timeline-cost .gtitle:has-text('Cost per day')"),
+        ("/models", "models", "#models-grid .ag-cell:has-text('claude-sonnet-4')"),
+        ("/tools", "tools", "#tools-grid .ag-cell:has-text('exec')"),
+        ("/cron", "cron", "#cron-grid .ag-cell:has-text('nightly-report')"),
+    ],
+)
+def test_pages_render(page: Any, server: str, path: str, name: str, selector: str) -> None:
+    page.goto(server + path)
+    page.wait_for_selector(selector)
+    if name == "models":
+        page.wait_for_selector("#models-grid .ag-cell:has-text('$1.80')")
+    if name == "tools":
+        page.wait_for_selector("#tools-recent-grid .ag-cell:has-text('5,000 ms')")
+    if name == "timeline":
+        page.wait_for_selector("#timeline-note:has-text('2 spikes marked')")
+    shot(page, name)
+
+
+def test_sessions_grid_opens_a_session(page: Any, server: str) -> None:
+    page.goto(server + "/sessions?range=30d")
+    page.wait_for_selector("#sessions-note:has-text('7 sessions active')")
+    page.wait_for_selector("#sessions-grid a:has-text('agent:main:main')")
+    shot(page, "sessions")
+    page.click("#sessions-grid a:has-text('agent:main:main')")
+    page.wait_for_selector("#session-cost:has-text('$2.50')")
+    assert page.inner_text("#session-total") == "$2.80"
+    assert "/session/s-main" in page.url
+    assert "range=30d" in page.url
+    page.wait_for_selector("#session-tree .ag-cell:has-text('researcher')")
+    page.wait_for_selector("#session-calls-fig .gtitle")
+    shot(page, "session")
+
+
+def test_alerts_acknowledge(page: Any, server: str) -> None:
+    page.goto(server + "/alerts")
+    page.wait_for_selector("#alerts-summary:has-text('3 open alerts')")
+    shot(page, "alerts")
+    page.locator("#alerts-grid .ag-row").first.locator("input[type=checkbox]").check()
+    page.click("#alert-ack")
+    page.wait_for_selector("#alert-ack-result:has-text('Acknowledged 1 alert')")
+    page.wait_for_selector("#alerts-summary:has-text('2 open alerts · 1 acknowledged')")
+
+
+def test_phone_layout(browser: Any, server: str) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    pg = ctx.new_page()
+    console = Console(pg)
+    pg.goto(server + "/")
+    pg.wait_for_selector("#card-cost-value:has-text('$2.88')")
+    width = pg.evaluate("() => document.documentElement.scrollWidth")
+    shot(pg, "overview-phone")
+    ctx.close()
+    assert width <= 390
+    assert console.errors == []
+
+
+def test_missing_database(browser: Any, tmp_path: Path) -> None:
+    for url in _serve(tmp_path / "missing.sqlite"):
+        ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        pg = ctx.new_page()
+        console = Console(pg)
+        pg.goto(url + "/")
+        pg.wait_for_selector("#db-error:has-text('agentbox-telemetry db upgrade')")
+        shot(pg, "missing-database")
+        ctx.close()
+        assert console.errors == []
