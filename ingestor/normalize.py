@@ -19,9 +19,11 @@ from typing import Any
 
 import orjson
 
-from ingestor.parse import Entry, ms_value
+from ingestor.parse import MAX_MS, Entry, ms_value
 
 PREVIEW_CHARS = 200
+#: A token count above this is nonsense (and would not fit a 64-bit column): counted as 0.
+MAX_TOKENS = 10**12
 GOOGLE_APIS = frozenset({"google-generative-ai", "google-vertex"})
 FAILED_STOP_REASONS = frozenset({"error", "aborted", "timeout"})
 TOOL_BLOCK_TYPES = frozenset({"toolCall", "toolUse", "functionCall", "tool_use"})
@@ -135,7 +137,7 @@ def _token(usage: dict[str, Any], key: str, warnings: list[str]) -> tuple[int, f
     if isinstance(v, bool) or not isinstance(v, int | float):
         warnings.append(f"usage.{key} is not a number ({str(v)[:20]!r}); counted as 0")
         return 0, None
-    if not math.isfinite(v) or v < 0:
+    if not math.isfinite(v) or v < 0 or v > MAX_TOKENS:
         warnings.append(f"usage.{key} is {v}; counted as 0")
         return 0, None
     return int(v), float(v)
@@ -269,6 +271,7 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
         return
     usage: dict[str, Any] = msg["usage"]
     w = out.warnings
+    before = len(w)
     inp, raw_in = _token(usage, "input", w)
     outp, raw_out = _token(usage, "output", w)
     cr, raw_cr = _token(usage, "cacheRead", w)
@@ -310,11 +313,12 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
         ),
         logged_cost=_logged_cost(usage),
         latency_ms=latency,
-        warning=bool(w),
+        warning=len(w) > before,
     )
     if isinstance(content, list):
         for i, block in enumerate(content):
-            if not isinstance(block, dict) or block.get("type") not in TOOL_BLOCK_TYPES:
+            btype = block.get("type") if isinstance(block, dict) else None
+            if not isinstance(btype, str) or btype not in TOOL_BLOCK_TYPES:
                 continue
             name = _str(block.get("name")) or "unknown"
             args = block.get("arguments", block.get("input", block.get("args")))
@@ -348,7 +352,12 @@ def _tool_result(msg: dict[str, Any], row: MessageRow) -> None:
     details = msg.get("details")
     if isinstance(details, dict):
         d = details.get("durationMs")
-        if isinstance(d, int | float) and not isinstance(d, bool) and math.isfinite(d):
+        if (
+            isinstance(d, int | float)
+            and not isinstance(d, bool)
+            and math.isfinite(d)
+            and abs(d) < MAX_MS
+        ):
             row.tool_duration_ms = max(0, int(d))
 
 

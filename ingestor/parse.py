@@ -124,13 +124,17 @@ def iso_to_ms(value: Any) -> int | None:
     return round(dt.timestamp() * 1000)
 
 
+#: Epoch-ms values beyond this (about year 5138) are not times: treated as absent.
+MAX_MS = 10**14
+
+
 def ms_value(value: Any) -> int | None:
     """An epoch-ms number (``message.timestamp``) or None; ISO strings are accepted too."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
+        return value if abs(value) < MAX_MS else None
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < MAX_MS:
         return int(value)
     if isinstance(value, str):
         return iso_to_ms(value)

@@ -244,20 +244,19 @@ class Pipeline:
         stats.skipped = sum(found.ignored.values())
         cands = sorted(found.candidates, key=lambda c: (c.kind != "sessions_index", str(c.path)))
         batch = Batch()
-        extra: list[Path] = []
+        extra: list[tuple[Path, str]] = []
         seen: set[int] = set()
         work: list[tuple[Candidate, os.stat_result, Source, int]] = []
         for cand in cands:
             if cand.kind == "sessions_index":
                 extra.extend(self._index(cand, batch, stats, seen))
         known = {str(c.path) for c in cands}
-        for p in extra:
+        for p, agent in extra:
             if str(p) not in known and p.is_file():
                 nc = classify_name(p.name)
                 if nc.kind == "transcript":
-                    cands.append(
-                        Candidate(p, "jsonl_zst" if nc.compressed else "jsonl", "main", nc)
-                    )
+                    kind = "jsonl_zst" if nc.compressed else "jsonl"
+                    cands.append(Candidate(p, kind, agent, nc))
                     known.add(str(p))
         planned: list[tuple[Candidate, os.stat_result, Source | None, int]] = []
         for cand in cands:
@@ -526,7 +525,12 @@ class Pipeline:
         batch: Batch,
         stats: PassStats,
     ) -> None:
-        rec = normalize_entry(e, ctx)
+        try:
+            rec = normalize_entry(e, ctx)
+        except Exception as exc:  # a rule we did not foresee must not stop the file
+            batch.error(src.id, src.path, offset, f"unexpected entry shape: {exc!r}"[:300], data)
+            stats.errors += 1
+            return
         for w in rec.warnings:
             batch.error(src.id, src.path, offset, w, data, "warning")
             stats.warnings += 1
@@ -583,4 +587,6 @@ class Pipeline:
                 "inode": st.st_ino,
             },
         )
-        return [Path(e.session_file) for e in entries if e.session_file]
+        return [
+            (Path(e.session_file), e.agent_id or cand.agent_id) for e in entries if e.session_file
+        ]

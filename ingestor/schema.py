@@ -140,9 +140,7 @@ source_cursors = Table(
         primary_key=True,
         comment="The store (a sources row).",
     ),
-    Column(
-        "stream", String(256), primary_key=True, comment="Stream within it: a session_id."
-    ),
+    Column("stream", String(256), primary_key=True, comment="Stream within it: a session_id."),
     Column("position", BigInteger, nullable=False, comment="High-water mark: last seq read."),
     _host(),
     comment="High-water marks per stream of a multi-stream source (SQLite transcript stores).",
@@ -179,7 +177,11 @@ sessions = Table(
     Column("session_id", String(128), primary_key=True, comment="Header id (or id from name)."),
     _host(),
     Column("agent_id", String(128), nullable=False, comment="Agent folder (main if unknown)."),
-    Column("key", Text, comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a cron prompt."),
+    Column(
+        "key",
+        Text,
+        comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a cron prompt.",
+    ),
     Column(
         "kind",
         String(16),
@@ -375,7 +377,8 @@ tool_calls = Table(
     Column("error_preview", Text, comment="First 200 characters of an error result."),
     # Tools page: calls in a range, per tool.
     Index("ix_tool_calls_ts", "ts_ms"),
-    Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms"),
+    # ... and its p50/p95 durations without touching the table (covering).
+    Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms", "duration_ms"),
     # Session page; pairing a late result with its call.
     Index("ix_tool_calls_session", "session_id", "tool_call_id"),
     comment="One row per toolCall block of a counted LLM call, paired with its result.",
@@ -413,6 +416,7 @@ session_hourly = Table(
     Column("agent_id", String(128), nullable=False, comment="Agent."),
     _host(),
     Column("messages", BigInteger, nullable=False, comment="Message entries (any role)."),
+    # Sessions active in a range: hours in [since, until) (the key's leading column).
     comment="Rollup: which sessions were active (had a message) in which UTC hour.",
 )
 
@@ -428,6 +432,44 @@ tool_hourly = Table(
     Column("errors", BigInteger, nullable=False, comment="Calls with status error."),
     Column("missing", BigInteger, nullable=False, comment="Calls with status missing."),
     comment="Rollup of tool_calls per UTC hour, session and tool.",
+)
+
+model_hourly = Table(
+    "model_hourly",
+    metadata,
+    Column("hour_ms", BigInteger, primary_key=True, comment="Start of the UTC hour."),
+    Column("agent_id", String(128), primary_key=True, comment="Agent."),
+    Column(
+        "kind", String(16), primary_key=True, comment="Session kind (as the sessions row says)."
+    ),
+    Column("provider", String(128), primary_key=True, comment="Provider."),
+    Column("model", String(256), primary_key=True, comment="Model."),
+    Column("llm_calls", BigInteger, nullable=False, comment="Calls."),
+    Column("failed_calls", BigInteger, nullable=False, comment="Failed calls."),
+    Column("input_tokens", BigInteger, nullable=False, comment="Sum of input_tokens."),
+    Column("output_tokens", BigInteger, nullable=False, comment="Sum of output_tokens."),
+    Column("cache_read_tokens", BigInteger, nullable=False, comment="Sum of cache_read_tokens."),
+    Column("cache_write_tokens", BigInteger, nullable=False, comment="Sum of cache_write_tokens."),
+    Column("logged_cost", Float, nullable=False, comment="Sum of known logged_cost."),
+    Column("priced_cost", Float, nullable=False, comment="Sum of known priced_cost."),
+    Column("cost", Float, nullable=False, comment="Sum of cost."),
+    Column("cache_savings", Float, nullable=False, comment="Sum of known cache_savings."),
+    # The primary key starts with hour_ms: every range query is a key range scan.
+    comment="Rollup of usage per UTC hour, agent, session kind and model (all hosts, no "
+    "session column): the dashboard's totals and charts read it.",
+)
+
+tool_name_hourly = Table(
+    "tool_name_hourly",
+    metadata,
+    Column("hour_ms", BigInteger, primary_key=True, comment="Start of the UTC hour."),
+    Column("agent_id", String(128), primary_key=True, comment="Agent."),
+    Column("kind", String(16), primary_key=True, comment="Session kind."),
+    Column("tool_name", String(256), primary_key=True, comment="Tool."),
+    Column("calls", BigInteger, nullable=False, comment="Tool calls."),
+    Column("errors", BigInteger, nullable=False, comment="Calls with status error."),
+    Column("missing", BigInteger, nullable=False, comment="Calls with status missing."),
+    comment="Rollup of tool_calls per UTC hour, agent, session kind and tool (all hosts).",
 )
 
 alert_acks = Table(

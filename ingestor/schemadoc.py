@@ -18,6 +18,8 @@ ORDER = (
     "usage_hourly",
     "session_hourly",
     "tool_hourly",
+    "model_hourly",
+    "tool_name_hourly",
     "sources",
     "source_cursors",
     "ingest_errors",
@@ -44,9 +46,12 @@ def table_doc(t: Table) -> str:
         lines.append(f"| `{c.name}`{key} | {_type(c)} | {null} | {_md(c.comment or '')} |")
     idx = sorted(t.indexes, key=lambda i: str(i.name))
     if idx:
-        lines += ["", "Indexes: " + "; ".join(
-            f"`{i.name}` ({', '.join(c.name for c in i.columns)})" for i in idx
-        ) + "."]
+        lines += [
+            "",
+            "Indexes: "
+            + "; ".join(f"`{i.name}` ({', '.join(c.name for c in i.columns)})" for i in idx)
+            + ".",
+        ]
     return "\n".join(lines)
 
 
@@ -54,8 +59,6 @@ def render() -> str:
     tables = [metadata.tables[n] for n in ORDER if n in metadata.tables]
     tables += [t for n, t in sorted(metadata.tables.items()) if n not in ORDER]
     return "\n".join([BEGIN, "", *("\n" + table_doc(t) + "\n" for t in tables), END])
-
-
 
 
 def splice(readme: str) -> str:

@@ -189,6 +189,12 @@ class Store:
             cells.add((old_sid, rollups.hour_of(ts)))
             cells.add((new_sid, rollups.hour_of(ts)))
 
+        if not fast:
+            # Calls of this batch paired here whose stored copy is still 'missing' (a re-read
+            # archive or fork copy brought the result): the stored row takes the pairing.
+            for tc in b.tool_calls.values():
+                if tc.status != "missing":
+                    cells.update(self._store_pairing(conn, tc))
         # Results of this batch whose calls were committed earlier.
         for (sid, tcid), res in b.orphan_results.items():
             cells.update(self._attach_result(conn, sid, tcid, res))
@@ -356,6 +362,7 @@ class Store:
         if not b.index:
             return
         by_key = {e.key: e.session_id for e in b.index}
+        before = self._kinds(conn, {e.session_id for e in b.index})
         rows = []
         for e in b.index:
             parent_sid = None
@@ -401,6 +408,27 @@ class Store:
             "updated_ms = excluded.updated_ms"
         )
         self._many(conn, sql, rows)
+        changed = [
+            e.session_id
+            for e in b.index
+            if e.session_id in before and before[e.session_id] != e.kind
+        ]
+        if changed:
+            # The session-less rollups group by kind: move these sessions' hours.
+            hours: set[int] = set()
+            for i in range(0, len(changed), 500):
+                chunk = changed[i : i + 500]
+                marks = ",".join([self.ph] * len(chunk))
+                for table in ("usage_hourly", "tool_hourly"):
+                    hours.update(
+                        h
+                        for (h,) in self._fetch(
+                            conn,
+                            f"SELECT DISTINCT hour_ms FROM {table} WHERE session_id IN ({marks})",
+                            chunk,
+                        )
+                    )
+            rollups.recompute_hours(conn, hours)
 
     def _moves(
         self, conn: Connection, b: Batch
@@ -455,6 +483,28 @@ class Store:
                 mts,
                 prev,
             )
+
+    def _store_pairing(self, conn: Connection, tc: ToolCallRow) -> list[tuple[str, int]]:
+        rows = self._fetch(
+            conn,
+            self._q(
+                "UPDATE tool_calls SET status=?, synthetic=?, result_entry_id=?, "
+                "result_ts_ms=?, duration_ms=?, error_preview=? WHERE entry_id=? AND ts_ms=? "
+                "AND block_index=? AND status='missing' RETURNING session_id, ts_ms"
+            ),
+            (
+                tc.status,
+                tc.synthetic,
+                tc.result_entry_id,
+                tc.result_ts_ms,
+                tc.duration_ms,
+                tc.error_preview,
+                tc.entry_id,
+                tc.ts_ms,
+                tc.block_index,
+            ),
+        )
+        return [(sid, rollups.hour_of(ts)) for sid, ts in rows]
 
     def _attach_result(
         self, conn: Connection, sid: str, tcid: str, res: Any
@@ -586,6 +636,76 @@ class Store:
             ),
             [(k[0], k[1], k[2], a[0], h, a[1], a[2], a[3]) for k, a in t.items()],
         )
+        kinds = self._kinds(conn, {k[1] for k in u} | {k[1] for k in t})
+        g: dict[tuple[int, str, str, str, str], list[Any]] = {}
+        for k, a in u.items():
+            gk = (k[0], a[0], kinds.get(k[1], "unknown"), k[2], k[3])
+            ga = g.get(gk)
+            if ga is None:
+                g[gk] = list(a[1:])
+            else:
+                for i in range(10):
+                    ga[i] += a[i + 1]
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO model_hourly (hour_ms, agent_id, kind, provider, model, llm_calls, "
+                "failed_calls, input_tokens, output_tokens, cache_read_tokens, "
+                "cache_write_tokens, logged_cost, priced_cost, cost, cache_savings) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (hour_ms, agent_id, kind, provider, model) DO UPDATE SET "
+                + ", ".join(
+                    f"{c} = model_hourly.{c} + excluded.{c}"
+                    for c in (
+                        "llm_calls",
+                        "failed_calls",
+                        "input_tokens",
+                        "output_tokens",
+                        "cache_read_tokens",
+                        "cache_write_tokens",
+                        "logged_cost",
+                        "priced_cost",
+                        "cost",
+                        "cache_savings",
+                    )
+                )
+            ),
+            [(*k, *a) for k, a in g.items()],
+        )
+        tg: dict[tuple[int, str, str, str], list[int]] = {}
+        for k3, a3 in t.items():
+            tk = (k3[0], a3[0], kinds.get(k3[1], "unknown"), k3[2])
+            ta = tg.get(tk)
+            if ta is None:
+                tg[tk] = [a3[1], a3[2], a3[3]]
+            else:
+                ta[0] += a3[1]
+                ta[1] += a3[2]
+                ta[2] += a3[3]
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO tool_name_hourly (hour_ms, agent_id, kind, tool_name, calls, "
+                "errors, missing) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT (hour_ms, agent_id, kind, tool_name) DO UPDATE SET "
+                "calls = tool_name_hourly.calls + excluded.calls, "
+                "errors = tool_name_hourly.errors + excluded.errors, "
+                "missing = tool_name_hourly.missing + excluded.missing"
+            ),
+            [(*k, *a) for k, a in tg.items()],
+        )
+
+    def _kinds(self, conn: Connection, sids: set[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        ids = sorted(sids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join([self.ph] * len(chunk))
+            for sid, kind in self._fetch(
+                conn, f"SELECT session_id, kind FROM sessions WHERE session_id IN ({marks})", chunk
+            ):
+                out[sid] = kind
+        return out
 
     def _extend_sessions(self, conn: Connection, b: Batch) -> None:
         span: dict[str, list[int]] = {}

@@ -51,7 +51,7 @@ class RawLine:
     """One complete line: where it starts and its bytes without ``\\n`` / ``\\r\\n``."""
 
     offset: int
-    data: bytes
+    data: bytes  # a bytearray for lines over 1 MiB (every consumer takes bytes-like data)
 
 
 # The hot loop builds RawLine through its slot descriptors: a frozen dataclass's generated
@@ -205,10 +205,10 @@ class LineReader:
                 parts.clear()
                 skipping = False
             else:
-                line = _join_line(parts, chunk[:first])
-                if line is parts:
+                joined = _join_line(parts, chunk[:first])
+                if joined is parts:
                     parts = bytearray()
-                yield RawLine(line_start, line)
+                yield RawLine(line_start, joined)
 
             # 2. Every line wholly inside this chunk.
             last = chunk.rfind(b"\n")

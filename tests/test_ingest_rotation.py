@@ -1177,12 +1177,6 @@ def test_header_only_file_is_not_a_session_with_messages(env: Env) -> None:
     assert env.totals() == expect(tx.calls)
 
 
-BUG_PAIRING = (
-    "BUG: a tool call already stored as 'missing' is paired with its result inside a batch "
-    "that re-reads the call (archive/rewrite/fork copy); the pairing is lost because "
-    "tool_calls are inserted ON CONFLICT DO NOTHING (store.py _commit)"
-)
-
 # -- tool results arriving later -----------------------------------------------------------------
 
 
@@ -1204,16 +1198,13 @@ def test_tool_result_in_a_later_pass(env: Env) -> None:
     assert env.summary()["tool_errors"] == 1
 
 
-@pytest.mark.parametrize(
-    "order",
-    [
-        pytest.param("fork-then-parent", marks=pytest.mark.xfail(reason=BUG_PAIRING, strict=True)),
-        "same-pass-fork-first",
-    ],
-)
+@pytest.mark.parametrize("order", ["fork-then-parent", "same-pass-fork-first"])
 def test_fork_copy_without_the_result(env: Env, order: str) -> None:
     """The fork copied the parent's branch up to a tool call, not its result; the parent has
-    both. The call belongs to the parent and is paired with the parent's result."""
+    both. The call belongs to the parent and is paired with the parent's result.
+
+    Regression: the call stored as 'missing' from the fork was re-read with its result in one
+    batch, and the pairing was dropped by the insert's ON CONFLICT DO NOTHING."""
     p = Tx(new_sid("fa"), T0)
     pname = f"{p.sid}.jsonl"
     user, call = p.user(), p.call(100, tools=["exec"])
@@ -1249,7 +1240,6 @@ def test_fork_copy_then_result_in_parent_later(env: Env) -> None:
     assert env.q("SELECT session_id, status FROM tool_calls") == [(p.sid, "ok")]
 
 
-@pytest.mark.xfail(reason=BUG_PAIRING, strict=True)
 def test_zst_archive_adds_the_result_of_a_call_read_before(env: Env) -> None:
     """Read up to a tool call; the file then got its result and was archived as .zst before
     the next pass: the archive is read from 0 (call and result together)."""

@@ -28,6 +28,8 @@ TABLES = {
     "session_hourly",
     "tool_hourly",
     "alert_acks",
+    "model_hourly",
+    "tool_name_hourly",
 }
 
 

@@ -25,6 +25,61 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "model_hourly",
+        sa.Column("hour_ms", sa.BigInteger(), nullable=False, comment="Start of the UTC hour."),
+        sa.Column("agent_id", sa.String(length=128), nullable=False, comment="Agent."),
+        sa.Column(
+            "kind",
+            sa.String(length=16),
+            nullable=False,
+            comment="Session kind (as the sessions row says).",
+        ),
+        sa.Column("provider", sa.String(length=128), nullable=False, comment="Provider."),
+        sa.Column("model", sa.String(length=256), nullable=False, comment="Model."),
+        sa.Column("llm_calls", sa.BigInteger(), nullable=False, comment="Calls."),
+        sa.Column("failed_calls", sa.BigInteger(), nullable=False, comment="Failed calls."),
+        sa.Column("input_tokens", sa.BigInteger(), nullable=False, comment="Sum of input_tokens."),
+        sa.Column(
+            "output_tokens", sa.BigInteger(), nullable=False, comment="Sum of output_tokens."
+        ),
+        sa.Column(
+            "cache_read_tokens",
+            sa.BigInteger(),
+            nullable=False,
+            comment="Sum of cache_read_tokens.",
+        ),
+        sa.Column(
+            "cache_write_tokens",
+            sa.BigInteger(),
+            nullable=False,
+            comment="Sum of cache_write_tokens.",
+        ),
+        sa.Column("logged_cost", sa.Float(), nullable=False, comment="Sum of known logged_cost."),
+        sa.Column("priced_cost", sa.Float(), nullable=False, comment="Sum of known priced_cost."),
+        sa.Column("cost", sa.Float(), nullable=False, comment="Sum of cost."),
+        sa.Column(
+            "cache_savings", sa.Float(), nullable=False, comment="Sum of known cache_savings."
+        ),
+        sa.PrimaryKeyConstraint(
+            "hour_ms", "agent_id", "kind", "provider", "model", name=op.f("pk_model_hourly")
+        ),
+        comment="Rollup of usage per UTC hour, agent, session kind and model (all hosts, no session column): the dashboard's totals and charts read it.",
+    )
+    op.create_table(
+        "tool_name_hourly",
+        sa.Column("hour_ms", sa.BigInteger(), nullable=False, comment="Start of the UTC hour."),
+        sa.Column("agent_id", sa.String(length=128), nullable=False, comment="Agent."),
+        sa.Column("kind", sa.String(length=16), nullable=False, comment="Session kind."),
+        sa.Column("tool_name", sa.String(length=256), nullable=False, comment="Tool."),
+        sa.Column("calls", sa.BigInteger(), nullable=False, comment="Tool calls."),
+        sa.Column("errors", sa.BigInteger(), nullable=False, comment="Calls with status error."),
+        sa.Column("missing", sa.BigInteger(), nullable=False, comment="Calls with status missing."),
+        sa.PrimaryKeyConstraint(
+            "hour_ms", "agent_id", "kind", "tool_name", name=op.f("pk_tool_name_hourly")
+        ),
+        comment="Rollup of tool_calls per UTC hour, agent, session kind and tool (all hosts).",
+    )
+    op.create_table(
         "alert_acks",
         sa.Column(
             "alert_key", sa.String(length=256), nullable=False, comment="Stable id of the alert."
@@ -458,7 +513,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tool_calls", schema=None) as batch_op:
         batch_op.create_index("ix_tool_calls_session", ["session_id", "tool_call_id"], unique=False)
-        batch_op.create_index("ix_tool_calls_tool_ts", ["tool_name", "ts_ms"], unique=False)
+        batch_op.create_index(
+            "ix_tool_calls_tool_ts", ["tool_name", "ts_ms", "duration_ms"], unique=False
+        )
         batch_op.create_index("ix_tool_calls_ts", ["ts_ms"], unique=False)
 
     op.create_table(
@@ -758,6 +815,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("tool_name_hourly")
+    op.drop_table("model_hourly")
     op.drop_table("source_cursors")
     with op.batch_alter_table("ingest_errors", schema=None) as batch_op:
         batch_op.drop_index("ix_ingest_errors_created")
