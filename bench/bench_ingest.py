@@ -95,7 +95,7 @@ def bench_idle(files: int) -> None:
     db = DATA / "idle.sqlite"
     for p in DATA.glob("idle.sqlite*"):
         p.unlink()
-    secs1, line1, _ = ingest(db, src)
+    secs1, _line1, _ = ingest(db, src)
     # the idle pass itself, timed inside one process (excludes interpreter start-up)
     code = (
         "import time,sys;from pathlib import Path;from ingestor.config import IngestSettings;"
@@ -171,7 +171,7 @@ def bench_latency(n: int) -> None:
         proc.terminate()
         proc.wait(10)
     lat.sort()
-    p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
     print(
         f"append to visible (watch mode, {n} appends): p50 {statistics.median(lat) * 1000:.0f}"
         f" ms, p95 {p95 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"

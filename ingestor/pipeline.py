@@ -553,8 +553,11 @@ class Pipeline:
 
     # -- sessions.json ----------------------------------------------------------------------
 
-    def _index(self, cand: Candidate, batch: Batch, stats: PassStats, seen: set[int]) -> list[Path]:
-        """Read a changed ``sessions.json``; returns ``sessionFile`` paths it names."""
+    def _index(
+        self, cand: Candidate, batch: Batch, stats: PassStats, seen: set[int]
+    ) -> list[tuple[Path, str]]:
+        """Read a changed ``sessions.json``; returns the ``sessionFile`` paths it names, with
+        their agent (from the session key, else the index's own agent folder)."""
         try:
             st = os.stat(cand.path)
         except OSError:

@@ -127,4 +127,4 @@ def recompute(conn: Connection, cells: Iterable[tuple[str, int]]) -> None:
         rows,
     )
     conn.execute(text(_TOOL_INSERT + _TOOL_SELECT + cond + _TOOL_GROUP), rows)
-    recompute_hours(conn, (r["h"] for r in rows))
+    recompute_hours(conn, (int(str(r["h"])) for r in rows))

@@ -180,7 +180,8 @@ sessions = Table(
     Column(
         "key",
         Text,
-        comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a cron prompt.",
+        comment="Session key from sessions.json, else agent:<agentId>:cron:<jobId> from a "
+        "cron prompt.",
     ),
     Column(
         "kind",

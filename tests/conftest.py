@@ -45,14 +45,14 @@ def pg_server_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_server_url: str) -> Iterator[str]:
+def pg_url(pg_server_url: str) -> str:
     """The session's PostgreSQL database, emptied before each test."""
     import psycopg
 
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
-    yield pg_server_url
+    return pg_server_url
 
 
 @pytest.fixture

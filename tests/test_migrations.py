@@ -84,7 +84,7 @@ def test_readonly_engine_refuses_writes(tmp_path: Path) -> None:
     ro = make_readonly_engine(url)
     with ro.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM usage")).scalar() == 0
-        with pytest.raises(Exception, match="readonly|read-only|query_only"):
+        with pytest.raises(Exception, match=r"readonly|read-only|query_only"):
             conn.execute(text("INSERT INTO alert_acks (alert_key, acked_ms) VALUES ('a', 1)"))
 
 
