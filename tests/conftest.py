@@ -77,3 +77,12 @@ def sample_lines() -> list[bytes]:
     local = Path(__file__).parent / "data" / "openclaw-sample.jsonl"
     path = local if local.exists() else SAMPLE
     return path.read_bytes().splitlines()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI requires the real browser: fail at once instead of skipping the browser tests."""
+    if (
+        os.environ.get("TELEMETRY_REQUIRE_BROWSER") == "1"
+        and not Path("/usr/bin/chromium").exists()
+    ):
+        raise pytest.UsageError("TELEMETRY_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")

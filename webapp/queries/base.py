@@ -4,8 +4,16 @@ viewer's local buckets.
 
 Rollup rule: a question whose range and bucket boundaries are whole UTC hours (every preset in
 a zone whose offset is a whole number of hours) is answered from ``*_hourly``; anything else
-from the raw tables, grouped by quarter hour (every real zone offset is a multiple of 15
-minutes), which gives the same numbers.
+from the raw tables, which gives the same numbers.
+
+Which rollup: totals and charts read the session-less ``model_hourly`` / ``tool_name_hourly``
+(the session kind is a column there, so every global filter applies without a join); questions
+that need the session (distinct sessions, per-session totals, cron / sub-agent groups) read the
+per-session ``usage_hourly`` / ``tool_hourly`` / ``session_hourly``.
+
+Series are grouped in SQL by the coarsest cell (week, day, hour or quarter hour, with an
+offset) that every bucket boundary is aligned to, so a bucket is always a whole number of
+cells and Python only adds up a few rows per bucket.
 """
 
 from __future__ import annotations
@@ -14,14 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, case, func, select
+from sqlalchemy import Column, ColumnElement, Table, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement as _CE
 
 from ingestor.rollups import HOUR_MS
-from ingestor.schema import sessions, usage, usage_hourly
-from webapp.timeranges import assign, whole_hours
+from ingestor.schema import model_hourly, sessions, usage, usage_hourly
+from webapp.timeranges import DAY_MS, assign, whole_hours
 
 QUARTER_MS = 900_000
+WEEK_MS = 7 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -60,17 +69,25 @@ def time_conds(col: Any, f: Filters) -> list[ColumnElement[bool]]:
 
 
 def kind_cond(session_col: Any, kinds: Sequence[str]) -> ColumnElement[bool]:
-    return session_col.in_(select(sessions.c.session_id).where(sessions.c.kind.in_(kinds)))
+    """The session's kind is one of ``kinds``; a session without a ``sessions`` row counts as
+    ``unknown`` (as in ``model_hourly`` / ``tool_name_hourly``)."""
+    cond = session_col.in_(select(sessions.c.session_id).where(sessions.c.kind.in_(kinds)))
+    if "unknown" in kinds:
+        cond = or_(cond, session_col.not_in(select(sessions.c.session_id)))
+    return cond
 
 
 def dim_conds(t: Table, f: Filters, *, model: bool = True) -> list[ColumnElement[bool]]:
-    """Agent and kind filters for any table with agent_id/session_id; provider and model
-    filters when ``model`` (the table has those columns)."""
+    """Agent and kind filters for any table with agent_id and session_id or kind; provider and
+    model filters when ``model`` (the table has those columns)."""
     out: list[ColumnElement[bool]] = []
     if f.agents:
         out.append(t.c.agent_id.in_(f.agents))
     if f.kinds:
-        out.append(kind_cond(t.c.session_id, f.kinds))
+        if "kind" in t.c:
+            out.append(t.c.kind.in_(f.kinds))
+        else:
+            out.append(kind_cond(t.c.session_id, f.kinds))
     if model and f.providers:
         out.append(t.c.provider.in_(f.providers))
     if model and f.models:
@@ -81,11 +98,15 @@ def dim_conds(t: Table, f: Filters, *, model: bool = True) -> list[ColumnElement
 METRICS = ("calls", "failed", "input", "output", "cache_read", "cache_write", "cost", "savings")
 
 
-def usage_source(f: Filters, *, rollup: bool | None = None) -> tuple[Table, Column[Any], dict]:
-    """(table, time column, metric expressions) for call questions."""
+def usage_source(
+    f: Filters, *, rollup: bool | None = None, per_session: bool = False
+) -> tuple[Table, Column[Any], dict]:
+    """(table, time column, metric expressions) for call questions: ``model_hourly`` or, when
+    the question needs the session (``per_session``), ``usage_hourly``; raw ``usage`` when
+    the rollup rule does not allow either."""
     use = f.use_rollups if rollup is None else rollup
     if use:
-        t = usage_hourly
+        t = usage_hourly if per_session else model_hourly
         m: dict[str, _CE[Any]] = {
             "calls": func.sum(t.c.llm_calls),
             "failed": func.sum(t.c.failed_calls),
@@ -111,11 +132,27 @@ def usage_source(f: Filters, *, rollup: bool | None = None) -> tuple[Table, Colu
     return t, t.c.ts_ms, m
 
 
-def slot_expr(time_col: Any, rollup: bool) -> Any:
-    """Hour rows keep their hour; raw rows are grouped by quarter hour."""
-    if rollup:
+def cell_of(starts: Sequence[int]) -> tuple[int, int]:
+    """(unit, offset): the coarsest cell (week, day, hour, quarter hour) every boundary in
+    ``starts`` is aligned to, i.e. ``start % unit == offset`` for all; ``(1, 0)`` if none."""
+    for unit in (WEEK_MS, DAY_MS, HOUR_MS, QUARTER_MS):
+        if not starts:
+            return unit, 0
+        off = starts[0] % unit
+        if all(s % unit == off for s in starts):
+            return unit, off
+    return 1, 0
+
+
+def slot_expr(time_col: Any, starts: Sequence[int]) -> Any:
+    """The start of the cell (see ``cell_of``) holding each row: every bucket is a whole
+    number of cells, so grouping by it first gives the same bucket sums."""
+    unit, off = cell_of(starts)
+    if unit == 1:
         return time_col
-    return (time_col // QUARTER_MS) * QUARTER_MS
+    if off:
+        return ((time_col - off) // unit) * unit + off
+    return (time_col // unit) * unit
 
 
 def series_uses_rollups(f: Filters, starts: Sequence[int]) -> bool:
@@ -177,7 +214,9 @@ __all__ = [
     "METRICS",
     "QUARTER_MS",
     "Filters",
+    "WEEK_MS",
     "bucketize",
+    "cell_of",
     "clean_metrics",
     "dim_conds",
     "kind_cond",

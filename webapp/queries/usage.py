@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, distinct, func, inspect, select
 
-from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool_hourly, usage
+from ingestor.schema import (
+    messages,
+    model_hourly,
+    session_hourly,
+    sessions,
+    tool_calls,
+    tool_name_hourly,
+    usage,
+)
 from ingestor.schema import usage_hourly as uh
 from webapp.queries.base import (
     METRICS,
@@ -23,7 +31,17 @@ from webapp.queries.base import (
     usage_source,
 )
 
-REQUIRED_TABLES = ("sessions", "messages", "usage", "tool_calls", "usage_hourly")
+REQUIRED_TABLES = (
+    "sessions",
+    "messages",
+    "usage",
+    "tool_calls",
+    "usage_hourly",
+    "session_hourly",
+    "tool_hourly",
+    "model_hourly",
+    "tool_name_hourly",
+)
 
 
 def schema_missing(conn: Connection) -> list[str]:
@@ -56,7 +74,8 @@ def filter_options(conn: Connection) -> dict[str, list[str]]:
     """Values offered by the agent, kind, provider and model filters."""
     agents = conn.execute(select(sessions.c.agent_id).distinct()).scalars().all()
     kinds = conn.execute(select(sessions.c.kind).distinct()).scalars().all()
-    pm = conn.execute(select(uh.c.provider, uh.c.model).distinct()).all()
+    mh = model_hourly
+    pm = conn.execute(select(mh.c.provider, mh.c.model).distinct()).all()
     return {
         "agents": sorted(a for a in agents if a),
         "kinds": sorted(k for k in kinds if k),
@@ -79,7 +98,7 @@ def sessions_count(conn: Connection, f: Filters) -> int:
     """Sessions with at least one message in the range (with provider/model filters: with at
     least one matching call)."""
     if f.by_model:
-        t, tcol, _ = usage_source(f)
+        t, tcol, _ = usage_source(f, per_session=True)
         stmt = select(func.count(distinct(t.c.session_id))).where(
             *time_conds(tcol, f), *dim_conds(t, f)
         )
@@ -109,7 +128,7 @@ def tool_calls_count(conn: Connection, f: Filters) -> int:
             .where(*time_conds(tc.c.ts_ms, f), *dim_conds(usage, f))
         )
     elif f.use_rollups:
-        th = tool_hourly
+        th = tool_name_hourly
         stmt = select(func.sum(th.c.calls)).where(
             *time_conds(th.c.hour_ms, f), *dim_conds(th, f, model=False)
         )
@@ -142,7 +161,7 @@ def usage_series(
     ``by`` in {"model", "provider", "agent"}. Rows: bucket_ms, [key], METRICS."""
     rollup = series_uses_rollups(f, starts)
     t, tcol, m = usage_source(f, rollup=rollup)
-    slot = slot_expr(tcol, rollup).label("slot")
+    slot = slot_expr(tcol, starts).label("slot")
     key_cols: list[Any] = []
     keys: list[str] = []
     if by == "model":
