@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingestor.gateway_logs import GatewayEvent
 from ingestor.normalize import (
     CallRow,
     EntryRecords,
@@ -69,6 +70,10 @@ class Batch:
     index_agent: dict[str, str] = field(default_factory=dict)
     sources: dict[int, SourceUpdate] = field(default_factory=dict)
     errors: list[ErrorRow] = field(default_factory=list)
+    # Gateway log lines (source_id, line_offset, event) and SQLite store high-water marks
+    # ((source_id, session_id) -> last seq read); committed with the rows (pipeline_extra).
+    gateway_events: list[tuple[int, int, GatewayEvent]] = field(default_factory=list)
+    cursors: dict[tuple[int, str], int] = field(default_factory=dict)
     # tool calls of this batch still waiting for a result, by (session, toolCallId)
     pending: dict[tuple[str, str], ToolCallRow] = field(default_factory=dict)
     # results of this batch that matched no call of this batch

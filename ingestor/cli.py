@@ -240,15 +240,29 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Directory to write the state dir into.")
     ] = Path("openclaw-demo"),
-    days: Annotated[int, typer.Option(help="Days of history.")] = 42,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 7,
+    days: Annotated[int, typer.Option(help="Days of history, ending yesterday.")] = 42,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed and dates, same files).")] = 7,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of history (YYYY-MM-DD; default: yesterday, so the "
+            "dashboard's recent ranges show data)."
+        ),
+    ] = None,
 ) -> None:
     """Write a realistic OpenClaw state dir to try the product on."""
+    from datetime import date, timedelta
+
     from ingestor.demo import DemoOptions, generate
 
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not empty: choose another --out")
-    exp = generate(out, DemoOptions(seed=seed, days=days))
+    try:
+        last = date.fromisoformat(end) if end else date.today() - timedelta(days=1)
+    except ValueError as exc:
+        raise UserError(f"--end must be a date like 2026-03-02, not {end!r}") from exc
+    start = last - timedelta(days=days - 1)
+    exp = generate(out, DemoOptions(seed=seed, days=days, start=start))
     typer.echo(
         f"wrote {exp.files_written} files ({exp.bytes_written / 1e6:.1f} MB) to {out}: "
         f"{exp.sessions} sessions, {exp.llm_calls} LLM calls.\n"

@@ -72,7 +72,7 @@ class IngestSettings:
     rescan_interval_s: float = 30.0
     poll_interval_s: float = 1.0
     heartbeat_interval_s: float = 60.0
-    batch_lines: int = 20_000
+    batch_lines: int = 5_000
     progress: bool = False
     price_overrides: Path | None = None
 

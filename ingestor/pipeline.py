@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, text
 
+from ingestor import pipeline_extra  # SQLite agent stores and gateway logs
 from ingestor.batch import Batch, SourceUpdate
 from ingestor.discover import Candidate, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
@@ -47,7 +48,7 @@ SOURCE_FIELDS = (
 ).split()
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     id: int
     kind: str
@@ -110,7 +111,7 @@ class _FileState:
 class Pipeline:
     """Runs passes for one host against one store."""
 
-    def __init__(self, engine: Engine, store: Store, batch_lines: int = 20_000) -> None:
+    def __init__(self, engine: Engine, store: Store, batch_lines: int = 5_000) -> None:
         self.engine = engine
         self.store = store
         self.batch_lines = batch_lines
@@ -280,6 +281,10 @@ class Pipeline:
             done += self._read(cand, st, src, start, batch, stats)
             if progress:
                 progress(done, total)
+        # >>> SQLite agent stores and gateway logs: see ingestor/pipeline_extra.py
+        if stop is None or not stop.is_set():
+            pipeline_extra.read_extra(self, cands, batch, stats, seen, stop)
+        # <<<
         self._flush(batch, stats)
         self._mark_gone(seen, stats)
         stats.seconds = time.perf_counter() - t0
@@ -362,7 +367,13 @@ class Pipeline:
 
     def _mark_gone(self, seen: set[int], stats: PassStats) -> None:
         for src in list(self.by_path.values()):
-            if src.id in seen or src.kind not in ("jsonl", "jsonl_zst"):
+            # gateway_log, sqlite_store: ingestor/pipeline_extra.py
+            if src.id in seen or src.kind not in (
+                "jsonl",
+                "jsonl_zst",
+                "gateway_log",
+                "sqlite_store",
+            ):
                 continue
             if not os.path.exists(src.path):
                 stats.gone += 1

@@ -482,4 +482,42 @@ alert_acks = Table(
     comment="Alerts a user acknowledged in the dashboard (the webapp's only write).",
 )
 
+gateway_events = Table(
+    "gateway_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="Surrogate key."),
+    Column(
+        "source_id",
+        Integer,
+        ForeignKey("sources.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="The log file the line came from (rows stay when the file is deleted).",
+    ),
+    _host(),
+    Column(
+        "line_offset", BigInteger, nullable=False, comment="Byte offset of the line in its file."
+    ),
+    Column("time_ms", BigInteger, nullable=False, comment="Line time (time, else _meta.date)."),
+    Column("level", String(8), comment="SILLY | TRACE | DEBUG | INFO | WARN | ERROR | FATAL."),
+    Column("level_id", Integer, comment="tslog level id, 0 (SILLY) to 6 (FATAL)."),
+    Column("subsystem", String(128), comment="Logger subsystem (agent/embedded, gateway, ...)."),
+    Column("message", Text, nullable=False, comment="Message text, first 2,000 characters."),
+    Column("agent_id", String(128), comment="Agent id, when the line names one."),
+    Column("session_id", String(128), comment="Session id, when the line names one."),
+    Column("run_id", String(128), comment="Run id, when the line names one."),
+    Column("hostname", String(256), comment="Host name the gateway logged."),
+    Column("line_hash", String(32), nullable=False, comment="blake2b-128 of the raw line (hex)."),
+    # Path-independent identity: a line is stored once even when its file is read again
+    # (crash, rewrite, a copy under another name or inode); identical lines in the same
+    # millisecond are one row.
+    UniqueConstraint("host_id", "time_ms", "line_hash"),
+    # The Logs page: newest lines of a time range.
+    Index("ix_gateway_events_time", "time_ms"),
+    # Errors and warnings of a time range (level_id >= 4) without scanning the debug noise.
+    Index("ix_gateway_events_level_time", "level_id", "time_ms"),
+    # A session's log lines next to its transcript.
+    Index("ix_gateway_events_session_time", "session_id", "time_ms"),
+    comment="Gateway log lines (openclaw-YYYY-MM-DD.log): operational events, never usage.",
+)
+
 ALL_TABLES = tuple(metadata.sorted_tables)

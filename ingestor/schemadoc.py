@@ -23,6 +23,7 @@ ORDER = (
     "sources",
     "source_cursors",
     "ingest_errors",
+    "gateway_events",
     "alert_acks",
 )
 

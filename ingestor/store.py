@@ -41,6 +41,11 @@ TOOL_COLS = (
     "duration_ms error_preview"
 ).split()
 
+GATEWAY_COLS = (
+    "source_id host_id line_offset time_ms level level_id subsystem message agent_id "
+    "session_id run_id hostname line_hash"
+).split()
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -233,6 +238,39 @@ class Store:
             ],
         )
         st.errors = sum(1 for e in b.errors if e.severity == "error")
+        # -- gateway logs and SQLite store cursors (pipeline_extra) --
+        self._many(
+            conn,
+            self._ins("gateway_events", GATEWAY_COLS, "host_id, time_ms, line_hash"),
+            [
+                (
+                    src,
+                    h,
+                    off,
+                    g.time_ms,
+                    g.level,
+                    g.level_id,
+                    g.subsystem,
+                    g.message,
+                    g.agent_id,
+                    g.session_id,
+                    g.run_id,
+                    g.hostname,
+                    g.line_hash,
+                )
+                for src, off, g in b.gateway_events
+            ],
+        )
+        self._many(
+            conn,
+            self._q(
+                "INSERT INTO source_cursors (source_id, stream, position, host_id) "
+                "VALUES (?,?,?,?) ON CONFLICT (source_id, stream) DO UPDATE SET position = "
+                "CASE WHEN excluded.position > source_cursors.position THEN excluded.position "
+                "ELSE source_cursors.position END"
+            ),
+            [(src, stream, pos, h) for (src, stream), pos in sorted(b.cursors.items())],
+        )
         for upd in b.sources.values():
             vals = dict(upd.values)
             sets = ", ".join(f"{k} = ?" for k in vals)

@@ -30,6 +30,7 @@ TABLES = {
     "alert_acks",
     "model_hourly",
     "tool_name_hourly",
+    "gateway_events",
 }
 
 

@@ -37,13 +37,12 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
-    table = Q.group_table(conn, view.filters)
+    unit, starts = view.buckets(conn)
+    table, series = Q.groups(conn, view.filters, starts)
     if not table:
         return C.no_data("No cron or sub-agent calls in this range with these filters.")
     for r in table:
         r["last"] = local_datetime(r["last_ms"], view.tz).strftime("%Y-%m-%d %H:%M")
-    unit, starts = view.buckets(conn)
-    series = Q.group_series(conn, view.filters, starts) if starts else []
     cron = [r for r in series if r["kind"] == "cron"]
     sub = [r for r in series if r["kind"] == "subagent"]
     return html.Div(

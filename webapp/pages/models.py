@@ -40,11 +40,10 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
-    rows = Q.models_table(conn, view.filters)
+    unit, starts = view.buckets(conn)
+    rows, series = Q.models_and_series(conn, view.filters, starts)
     if not rows:
         return C.no_data()
-    unit, starts = view.buckets(conn)
-    series = Q.usage_series(conn, view.filters, starts, by="model") if starts else []
     for r in series:
         r["name"] = f"{r['provider']}/{r['model']}"
     names = [f"{r['provider']}/{r['model']}" for r in rows]

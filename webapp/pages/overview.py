@@ -97,9 +97,9 @@ def cards(conn: Any, view: View) -> Any:
 
 def charts(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
-    rows = Q.usage_series(conn, view.filters, starts) if starts else []
+    models, by_model = Q.models_and_series(conn, view.filters, starts, sessions=False)
+    rows = Q.total_series(by_model, starts) if starts else []
     marks = spikes([r["cost"] for r in rows], min_excess=0.01)
-    models = Q.models_table(conn, view.filters, sessions=False)
     names = [f"{m['provider']}/{m['model']}" for m in models]
     return dbc.Row(
         [

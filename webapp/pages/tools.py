@@ -135,8 +135,7 @@ def recent(conn: Any, view: View, tool: str) -> Any:
 
 def trends(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
-    top = [r["tool"] for r in Q.tools_summary(conn, view.filters, sample=1)[:8]]
-    series = Q.tool_series(conn, view.filters, starts, top) if starts and top else []
+    series = Q.top_tool_series(conn, view.filters, starts, 8) if starts else []
     fams = Q.exec_families(conn, view.filters)
     return dbc.Row(
         [

@@ -7,7 +7,7 @@ database), ``tools``, ``sessions``, ``groups`` (cron and sub-agents), ``alerts``
 
 from webapp.queries.alerts import acked, acknowledge, cost_spikes, session_alerts
 from webapp.queries.base import Filters
-from webapp.queries.groups import group_series, group_table
+from webapp.queries.groups import group_series, group_table, groups
 from webapp.queries.sessions import (
     cron_runs,
     session_calls,
@@ -17,14 +17,24 @@ from webapp.queries.sessions import (
     session_tree,
     sessions_grid,
 )
-from webapp.queries.tools import exec_families, recent_tool_calls, tool_series, tools_summary
+from webapp.queries.tools import (
+    exec_families,
+    recent_tool_calls,
+    tool_counts,
+    tool_series,
+    tools_summary,
+    top_tool_series,
+)
 from webapp.queries.usage import (
     data_extent,
     filter_options,
     is_empty,
+    model_sessions,
+    models_and_series,
     models_table,
     overview,
     schema_missing,
+    total_series,
     usage_series,
     usage_totals,
 )
@@ -40,7 +50,10 @@ __all__ = [
     "filter_options",
     "group_series",
     "group_table",
+    "groups",
     "is_empty",
+    "model_sessions",
+    "models_and_series",
     "models_table",
     "overview",
     "recent_tool_calls",
@@ -52,8 +65,11 @@ __all__ = [
     "session_tool_calls",
     "session_tree",
     "sessions_grid",
+    "tool_counts",
     "tool_series",
     "tools_summary",
+    "top_tool_series",
+    "total_series",
     "usage_series",
     "usage_totals",
 ]

@@ -25,7 +25,7 @@ def session_alerts(
 ) -> list[dict[str, Any]]:
     """Sessions whose in-range cost exceeds ``cost_threshold`` or tokens ``token_threshold``:
     one alert per (rule, session)."""
-    t, tcol, m = _usage_source(f)
+    t, tcol, m = _usage_source(f, per_session=True)
     tokens = m["input"] + m["output"] + m["cache_read"] + m["cache_write"]
     stmt = (
         select(t.c.session_id, m["cost"].label("cost"), tokens.label("tokens"))

@@ -209,18 +209,29 @@ def mappings(conn: Any, stmt: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def raw_tuples(conn: Any, stmt: Any) -> list[tuple[Any, ...]]:
+    """All rows as the driver's tuples, skipping SQLAlchemy's row objects (for the few
+    statements that fetch many rows of plain numbers and strings)."""
+    result = conn.execute(stmt)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
+
+
 __all__ = [
     "HOUR_MS",
     "METRICS",
     "QUARTER_MS",
-    "Filters",
     "WEEK_MS",
+    "Filters",
     "bucketize",
     "cell_of",
     "clean_metrics",
     "dim_conds",
     "kind_cond",
     "mappings",
+    "raw_tuples",
     "series_uses_rollups",
     "slot_expr",
     "time_conds",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, case, distinct, func, select
+from sqlalchemy import Connection, case, distinct, func, literal, select
 
 from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool_hourly, usage
 from webapp.queries.base import Filters, clean_metrics, dim_conds, mappings, time_conds
@@ -29,11 +29,11 @@ _SESSION_COLS = (
 )
 
 
-def _active_sessions(conn: Connection, f: Filters, limit: int) -> tuple[list[str], int]:
-    """Ids of the sessions active in the range (most recently active first, at most
-    ``limit``) and how many there are in all."""
+def _active(f: Filters, limit: int) -> Any:
+    """CTE: the sessions active in the range, most recently active first, at most ``limit``,
+    each with ``last`` (latest activity) and ``total`` (how many are active in all)."""
     if f.by_model:
-        t, tcol, _ = _usage_source(f)
+        t, tcol, _ = _usage_source(f, per_session=True)
         sid, last, where = t.c.session_id, func.max(tcol), [*time_conds(tcol, f), *dim_conds(t, f)]
     elif f.use_rollups:
         sh = session_hourly
@@ -47,84 +47,112 @@ def _active_sessions(conn: Connection, f: Filters, limit: int) -> tuple[list[str
             *time_conds(m.c.ts_ms, f),
             *dim_conds(m, f, model=False),
         ]
-    total = conn.execute(select(func.count(distinct(sid))).where(*where)).scalar() or 0
-    ids = (
-        conn.execute(
-            select(sid).where(*where).group_by(sid).order_by(last.desc(), sid).limit(limit)
+    return (
+        select(
+            sid.label("session_id"),
+            last.label("last"),
+            func.count().over().label("total"),
         )
-        .scalars()
-        .all()
+        .where(*where)
+        .group_by(sid)
+        .order_by(last.desc(), sid)
+        .limit(limit)
+        .cte("active")
     )
-    return list(ids), int(total)
+
+
+def _distinct_models(conn: Connection, col: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return func.string_agg(distinct(col), literal(","))
+    return func.group_concat(distinct(col))
 
 
 def sessions_grid(
     conn: Connection, f: Filters, limit: int = GRID_LIMIT
 ) -> tuple[list[dict[str, Any]], int]:
     """Rows for the sessions grid (numbers count only calls in the range) and the number of
-    sessions active in the range."""
-    ids, total = _active_sessions(conn, f, limit)
-    if not ids:
-        return [], total
-    t, tcol, m = _usage_source(f)
-    where = [*time_conds(tcol, f), *dim_conds(t, f), t.c.session_id.in_(ids)]
-    use_rows = mappings(
-        conn,
-        select(t.c.session_id, *(e.label(n) for n, e in m.items()))
-        .where(*where)
-        .group_by(t.c.session_id),
+    sessions active in the range: one statement (the active sessions, capped and sorted, with
+    their in-range call and tool totals and metadata)."""
+    act = _active(f, limit)
+    ids = select(act.c.session_id)
+    t, tcol, m = _usage_source(f, per_session=True)
+    use = (
+        select(
+            t.c.session_id.label("sid"),
+            *(e.label(n) for n, e in m.items()),
+            _distinct_models(conn, t.c.model).label("models"),
+        )
+        .where(*time_conds(tcol, f), *dim_conds(t, f), t.c.session_id.in_(ids))
+        .group_by(t.c.session_id)
+        .subquery("u")
     )
-    per = {r["session_id"]: clean_metrics(r) for r in use_rows}
-    models: dict[str, set[str]] = defaultdict(set)
-    for sid, model in conn.execute(select(t.c.session_id, t.c.model).where(*where).distinct()):
-        if model:
-            models[sid].add(model)
     if f.use_rollups and not f.by_model:
         th = tool_hourly
-        tstmt = (
-            select(th.c.session_id, func.sum(th.c.calls), func.sum(th.c.errors))
+        tools = (
+            select(
+                th.c.session_id.label("sid"),
+                func.sum(th.c.calls).label("tcalls"),
+                func.sum(th.c.errors).label("terrs"),
+            )
             .where(*time_conds(th.c.hour_ms, f), th.c.session_id.in_(ids))
             .group_by(th.c.session_id)
+            .subquery("tl")
         )
     else:
         tcl = tool_calls
-        tstmt = (
+        tools = (
             select(
-                tcl.c.session_id,
-                func.count(),
-                func.sum(case((tcl.c.status == "error", 1), else_=0)),
+                tcl.c.session_id.label("sid"),
+                func.count().label("tcalls"),
+                func.sum(case((tcl.c.status == "error", 1), else_=0)).label("terrs"),
             )
             .where(*time_conds(tcl.c.ts_ms, f), tcl.c.session_id.in_(ids))
             .group_by(tcl.c.session_id)
+            .subquery("tl")
         )
-    tools = {sid: (int(c or 0), int(e or 0)) for sid, c, e in conn.execute(tstmt)}
-    meta = {
-        r["session_id"]: r
-        for r in mappings(conn, select(*_SESSION_COLS).where(sessions.c.session_id.in_(ids)))
-    }
+    stmt = (
+        select(
+            act.c.session_id,
+            act.c.total,
+            *(c.label("s_" + c.name) for c in _SESSION_COLS[1:]),
+            *(use.c[n] for n in m),
+            use.c.models,
+            tools.c.tcalls,
+            tools.c.terrs,
+        )
+        .select_from(
+            act.outerjoin(sessions, sessions.c.session_id == act.c.session_id)
+            .outerjoin(use, use.c.sid == act.c.session_id)
+            .outerjoin(tools, tools.c.sid == act.c.session_id)
+        )
+        .order_by(act.c.last.desc(), act.c.session_id)
+    )
     rows = []
-    for sid in ids:
-        s = meta.get(sid, {})
-        u = per.get(sid) or clean_metrics({})
-        tcalls, terrs = tools.get(sid, (0, 0))
+    total = 0
+    for r in mappings(conn, stmt):
+        total = int(r["total"])
+        sid = r["session_id"]
+        u = clean_metrics({n: r[n] for n in m})
+        s = {c.name: r["s_" + c.name] for c in _SESSION_COLS[1:]}
+        models = sorted({x for x in (r["models"] or "").split(",") if x})
         rows.append(
             {
                 "session_id": sid,
-                "agent": s.get("agent_id", ""),
-                "kind": s.get("kind", "unknown"),
-                "name": s.get("label") or s.get("title") or s.get("key") or sid,
-                "key": s.get("key"),
-                "channel": s.get("channel") or "",
-                "models": ", ".join(sorted(models.get(sid, ()))),
-                "started_ms": s.get("started_ms"),
-                "ended_ms": s.get("ended_ms"),
+                "agent": s["agent_id"] if s["agent_id"] is not None else "",
+                "kind": s["kind"] if s["kind"] is not None else "unknown",
+                "name": s["label"] or s["title"] or s["key"] or sid,
+                "key": s["key"],
+                "channel": s["channel"] or "",
+                "models": ", ".join(models),
+                "started_ms": s["started_ms"],
+                "ended_ms": s["ended_ms"],
                 "calls": u["calls"],
                 "failed": u["failed"],
                 "tokens": u["input"] + u["output"] + u["cache_read"] + u["cache_write"],
                 "cost": u["cost"],
-                "tool_calls": tcalls,
-                "errors": u["failed"] + terrs,
-                "parent_session_id": s.get("parent_session_id"),
+                "tool_calls": int(r["tcalls"] or 0),
+                "errors": u["failed"] + int(r["terrs"] or 0),
+                "parent_session_id": s["parent_session_id"],
             }
         )
     return rows, total

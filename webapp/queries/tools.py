@@ -1,10 +1,12 @@
 """Questions about tool calls: per-tool counts, error rates and duration percentiles, calls
 over time, the recent calls of one tool, and ``exec`` grouped by command family.
 
-Counts come from ``tool_hourly`` when the rollup rule allows and no provider/model filter
+Counts come from ``tool_name_hourly`` when the rollup rule allows and no provider/model filter
 applies (tool calls carry no model: those filters join the calling LLM call in ``usage``).
 Percentiles come from raw ``tool_calls``: only the duration column of at most
-``DURATION_SAMPLE`` most recent calls in the range is fetched.
+``DURATION_SAMPLE`` most recent calls in the range is fetched; without agent or kind filters
+through the covering index ``(tool_name, ts_ms, duration_ms)``, starting at the hour the
+rollup says holds the sample's oldest call.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import numpy as np
 from sqlalchemy import Connection, and_, case, func, select
 
 from ingestor.schema import tool_calls as tc
-from ingestor.schema import tool_hourly as th
+from ingestor.schema import tool_name_hourly as th
 from ingestor.schema import usage
 from webapp.queries.base import (
     Filters,
     bucketize,
     dim_conds,
     mappings,
+    raw_tuples,
     series_uses_rollups,
     slot_expr,
     time_conds,
@@ -55,10 +58,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
-def tools_summary(
-    conn: Connection, f: Filters, sample: int = DURATION_SAMPLE
-) -> list[dict[str, Any]]:
-    """Per tool: calls, errors, missing, error rate, p50/p95 duration; most used first."""
+def tool_counts(conn: Connection, f: Filters) -> list[dict[str, Any]]:
+    """Per tool: calls, errors, missing in the range (unordered)."""
     if f.use_rollups and not f.by_model:
         stmt = (
             select(
@@ -78,18 +79,73 @@ def tools_summary(
             func.sum(case((tc.c.status == "missing", 1), else_=0)).label("missing"),
             f=f,
         ).group_by(tc.c.tool_name)
-    rows = mappings(conn, stmt)
-    durations: dict[str, list[int]] = {}
-    dstmt = (
-        _raw_select(tc.c.tool_name, tc.c.duration_ms, f=f)
-        .where(tc.c.duration_ms.is_not(None))
+    return mappings(conn, stmt)
+
+
+def _sample_start(conn: Connection, f: Filters, need: int) -> int | None:
+    """The time of the ``need``-th most recent call in the range (None: there are fewer),
+    from the index on ts_ms alone."""
+    stmt = (
+        select(tc.c.ts_ms)
+        .where(*time_conds(tc.c.ts_ms, f))
         .order_by(tc.c.ts_ms.desc())
-        .limit(sample)
+        .offset(need - 1)
+        .limit(1)
     )
-    fetched = 0
-    for name, dur in conn.execute(dstmt):
+    value = conn.execute(stmt).scalar()
+    return None if value is None else int(value)
+
+
+def _durations(
+    conn: Connection, f: Filters, tools: list[str], n_calls: int, sample: int
+) -> tuple[dict[str, list[int]], int]:
+    """Durations of the ``sample`` most recent calls in the range that have one, per tool,
+    and how many were fetched."""
+    durations: dict[str, list[int]] = {}
+    if not (f.use_rollups and not f.by_model and not f.agents and not f.kinds and tools):
+        dstmt = (
+            _raw_select(tc.c.tool_name, tc.c.duration_ms, f=f)
+            .where(tc.c.duration_ms.is_not(None))
+            .order_by(tc.c.ts_ms.desc())
+            .limit(sample)
+        )
+        fetched = 0
+        for name, dur in raw_tuples(conn, dstmt):
+            durations.setdefault(name, []).append(dur)
+            fetched += 1
+        return durations, fetched
+    # Covering index (tool_name, ts_ms, duration_ms): no table access. Start at the time of
+    # the need-th most recent call (a little more than the sample: some calls have no
+    # duration), then keep the sample's most recent.
+    need = sample + sample // 20
+    while True:
+        start = _sample_start(conn, f, need) if n_calls > sample else None
+        lo = f.since_ms if start is None else max(start, f.since_ms or start)
+        stmt = select(tc.c.ts_ms, tc.c.tool_name, tc.c.duration_ms).where(
+            tc.c.tool_name.in_(tools),
+            *time_conds(tc.c.ts_ms, f.with_range(lo, f.until_ms)),
+            tc.c.duration_ms.is_not(None),
+        )
+        rows = raw_tuples(conn, stmt)
+        if start is None or len(rows) >= sample:
+            break
+        need += 2 * (sample - len(rows))
+    if len(rows) > sample:
+        ts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        keep = np.argsort(-ts, kind="stable")[:sample]
+        rows = [rows[i] for i in keep]
+    for _ts, name, dur in rows:
         durations.setdefault(name, []).append(dur)
-        fetched += 1
+    return durations, len(rows)
+
+
+def tools_summary(
+    conn: Connection, f: Filters, sample: int = DURATION_SAMPLE
+) -> list[dict[str, Any]]:
+    """Per tool: calls, errors, missing, error rate, p50/p95 duration; most used first."""
+    rows = tool_counts(conn, f)
+    n_calls = sum(int(r["calls"] or 0) for r in rows)
+    durations, fetched = _durations(conn, f, [r["tool_name"] for r in rows], n_calls, sample)
     out = []
     for r in rows:
         calls = int(r["calls"] or 0)
@@ -115,9 +171,15 @@ def tool_series(
     conn: Connection, f: Filters, starts: Sequence[int], tools: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
     """Tool calls and errors per local bucket and tool (optionally only ``tools``)."""
+    return bucketize(_tool_cells(conn, f, starts, tools), starts, ["tool"], ["calls", "errors"])
+
+
+def _tool_cells(
+    conn: Connection, f: Filters, starts: Sequence[int], tools: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
     rollup = series_uses_rollups(f, starts) and not f.by_model
     if rollup:
-        slot = slot_expr(th.c.hour_ms, True).label("slot")
+        slot = slot_expr(th.c.hour_ms, starts).label("slot")
         stmt = select(
             slot,
             th.c.tool_name.label("tool"),
@@ -128,7 +190,7 @@ def tool_series(
             stmt = stmt.where(th.c.tool_name.in_(tools))
         stmt = stmt.group_by(slot, th.c.tool_name)
     else:
-        slot = slot_expr(tc.c.ts_ms, False).label("slot")
+        slot = slot_expr(tc.c.ts_ms, starts).label("slot")
         stmt = _raw_select(
             slot,
             tc.c.tool_name.label("tool"),
@@ -139,7 +201,21 @@ def tool_series(
         if tools:
             stmt = stmt.where(tc.c.tool_name.in_(tools))
         stmt = stmt.group_by(slot, tc.c.tool_name)
-    return bucketize(mappings(conn, stmt), starts, ["tool"], ["calls", "errors"])
+    return mappings(conn, stmt)
+
+
+def top_tool_series(
+    conn: Connection, f: Filters, starts: Sequence[int], top: int = 8
+) -> list[dict[str, Any]]:
+    """``tool_series`` of the ``top`` most used tools in the range (most calls, then name),
+    from one query over every tool."""
+    cells = _tool_cells(conn, f, starts)
+    totals: dict[str, int] = {}
+    for r in cells:
+        totals[r["tool"]] = totals.get(r["tool"], 0) + int(r["calls"] or 0)
+    keep = set(sorted(totals, key=lambda k: (-totals[k], k))[:top])
+    cells = [r for r in cells if r["tool"] in keep]
+    return bucketize(cells, starts, ["tool"], ["calls", "errors"])
 
 
 def recent_tool_calls(

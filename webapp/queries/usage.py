@@ -180,26 +180,90 @@ def usage_series(
     return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS, fill=not keys)]
 
 
-def models_table(conn: Connection, f: Filters, *, sessions: bool = True) -> list[dict[str, Any]]:
-    """Per provider and model: calls, failed, tokens by type, cost, savings, sessions (unless
-    ``sessions`` is False: the distinct count is the costly part) and share of cost; most
-    expensive first."""
-    t, tcol, m = usage_source(f)
-    n_sessions = func.count(distinct(t.c.session_id)) if sessions else func.count()
-    stmt = (
-        select(
-            t.c.provider,
-            t.c.model,
-            *(expr.label(name) for name, expr in m.items()),
-            n_sessions.label("sessions"),
-        )
+def model_sessions(conn: Connection, f: Filters) -> dict[tuple[str, str], int]:
+    """(provider, model) -> sessions with at least one call of it in the range."""
+    t, tcol, _ = usage_source(f, per_session=True)
+    inner = (
+        select(t.c.provider, t.c.model, t.c.session_id)
         .where(*time_conds(tcol, f), *dim_conds(t, f))
-        .group_by(t.c.provider, t.c.model)
+        .group_by(t.c.session_id, t.c.provider, t.c.model)
+        .subquery()
     )
-    rows = [clean_metrics(r, [*METRICS, "sessions"]) for r in mappings(conn, stmt)]
+    stmt = select(inner.c.provider, inner.c.model, func.count()).group_by(
+        inner.c.provider, inner.c.model
+    )
+    return {(p, m): int(n) for p, m, n in conn.execute(stmt)}
+
+
+def _model_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     total = sum(r["cost"] for r in rows)
     for r in rows:
         r["share"] = r["cost"] / total if total else 0.0
         r["tokens"] = r["input"] + r["output"] + r["cache_read"] + r["cache_write"]
     rows.sort(key=lambda r: (-r["cost"], -r["calls"], r["provider"], r["model"]))
     return rows
+
+
+def total_series(rows: Sequence[dict[str, Any]], starts: Sequence[int]) -> list[dict[str, Any]]:
+    """``usage_series`` without a key from its rows per key (``by="model"``): every bucket,
+    empty ones as zeros."""
+    acc = {b: {"bucket_ms": b, **dict.fromkeys(METRICS, 0)} for b in list(starts)[:-1]}
+    for r in rows:
+        cell = acc.get(r["bucket_ms"])
+        if cell is None:
+            continue
+        for n in METRICS:
+            cell[n] += r[n] or 0
+    return [clean_metrics(acc[b]) for b in sorted(acc)]
+
+
+def models_table(conn: Connection, f: Filters, *, sessions: bool = True) -> list[dict[str, Any]]:
+    """Per provider and model: calls, failed, tokens by type, cost, savings, sessions (unless
+    ``sessions`` is False: the distinct count is the costly part; then 0) and share of cost;
+    most expensive first."""
+    t, tcol, m = usage_source(f)
+    stmt = (
+        select(t.c.provider, t.c.model, *(expr.label(name) for name, expr in m.items()))
+        .where(*time_conds(tcol, f), *dim_conds(t, f))
+        .group_by(t.c.provider, t.c.model)
+    )
+    rows = [clean_metrics(r) for r in mappings(conn, stmt)]
+    n = model_sessions(conn, f) if sessions else {}
+    for r in rows:
+        r["sessions"] = n.get((r["provider"], r["model"]), 0)
+    return _model_rows(rows)
+
+
+def models_and_series(
+    conn: Connection, f: Filters, starts: Sequence[int], *, sessions: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``models_table`` and ``usage_series(..., by="model")`` from one pass over the rows
+    when both may use the same source (else two queries)."""
+    if not starts or series_uses_rollups(f, starts) != f.use_rollups:
+        series = usage_series(conn, f, starts, by="model") if starts else []
+        return models_table(conn, f, sessions=sessions), series
+    t, tcol, m = usage_source(f)
+    slot = slot_expr(tcol, starts).label("slot")
+    stmt = (
+        select(slot, t.c.provider, t.c.model, *(expr.label(name) for name, expr in m.items()))
+        .where(*time_conds(tcol, f), *dim_conds(t, f))
+        .group_by(slot, t.c.provider, t.c.model)
+    )
+    cells = mappings(conn, stmt)
+    per: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in cells:
+        acc = per.get((c["provider"], c["model"]))
+        if acc is None:
+            acc = per[(c["provider"], c["model"])] = {
+                "provider": c["provider"],
+                "model": c["model"],
+                **dict.fromkeys(METRICS, 0),
+            }
+        for k in METRICS:
+            acc[k] += c[k] or 0
+    n = model_sessions(conn, f) if sessions else {}
+    rows = [clean_metrics(r) for r in per.values()]
+    for r in rows:
+        r["sessions"] = n.get((r["provider"], r["model"]), 0)
+    series = bucketize(cells, starts, ["provider", "model"], METRICS)
+    return _model_rows(rows), [clean_metrics(r) for r in series]

@@ -1,0 +1,311 @@
+"""The pass's other sources: OpenClaw's SQLite agent stores and its gateway logs.
+
+Called from :meth:`ingestor.pipeline.Pipeline.run_pass` with the same batch, so rows, read
+positions and errors commit together exactly like the JSONL files'.
+
+* ``sqlite_store`` (one ``sources`` row per store file): the session tables give keys, kinds,
+  labels and parents (as ``sessions.json`` does); ``transcript_events`` is read per session from
+  the high-water mark in ``source_cursors`` (stream = session id, position = last seq
+  committed). Every event goes through the same parser and rules as a JSONL line, so a call
+  seen in a JSONL file, in the import archive and in the store is one row (entry id, timestamp).
+  Rows OpenClaw deletes from its store stay in ours: nothing here ever deletes. Errors and
+  messages carry the seq as their offset. A store is read again only when its main file or
+  its ``-wal`` changed (size + newest mtime, stored in ``sources.size``/``mtime_ns``).
+* ``gateway_log``: planned and tailed like transcripts (inode identity, fingerprints, offsets
+  at complete lines), one ``gateway_events`` row per line; a deleted file is ``gone`` and its
+  rows stay. Log lines never add usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+
+from ingestor.batch import Batch, SourceUpdate
+from ingestor.discover import Candidate
+from ingestor.gateway_logs import LogLineError, parse_log_line
+from ingestor.normalize import SessionCtx, normalize_entry
+from ingestor.parse import Entry, Header, LineError, parse_line
+from ingestor.sqlite_source import PAGE_ROWS, AgentStore, StoreBusy
+from ingestor.tail import LineReader, head_fingerprint
+
+if TYPE_CHECKING:
+    from ingestor.pipeline import PassStats, Pipeline, Source
+
+log = logging.getLogger(__name__)
+
+#: ``ingest_errors.line_offset`` of a store-level note (schema, unreadable file).
+STORE_OFFSET = -1
+
+
+def read_extra(
+    pipe: Pipeline,
+    cands: Sequence[Candidate],
+    batch: Batch,
+    stats: PassStats,
+    seen: set[int],
+    stop: threading.Event | None = None,
+) -> None:
+    """Read the gateway logs, then the SQLite stores, among ``cands``."""
+    read_gateway_logs(pipe, [c for c in cands if c.kind == "gateway_log"], batch, stats, seen, stop)
+    for cand in cands:
+        if cand.kind != "sqlite_store":
+            continue
+        if stop is not None and stop.is_set():
+            break
+        read_store(pipe, cand, batch, stats, seen, stop)
+
+
+def _upd(batch: Batch, source_id: int) -> SourceUpdate:
+    upd = batch.sources.get(source_id)
+    if upd is None:
+        upd = batch.sources[source_id] = SourceUpdate(source_id, {})
+    return upd
+
+
+# -- gateway logs ------------------------------------------------------------------------------
+
+
+def read_gateway_logs(
+    pipe: Pipeline,
+    cands: Sequence[Candidate],
+    batch: Batch,
+    stats: PassStats,
+    seen: set[int],
+    stop: threading.Event | None = None,
+) -> None:
+    planned = []
+    for cand in cands:
+        stats.files += 1
+        plan = pipe._plan(cand, stats, seen)
+        if plan is not None:
+            planned.append((cand, *plan))
+    fresh = pipe._new_sources([(c, st) for c, st, src, _ in planned if src is None])
+    for cand, st, maybe, start in planned:
+        src = maybe if maybe is not None else fresh[str(cand.path)]
+        seen.add(src.id)
+        if stop is not None and stop.is_set():
+            continue
+        stats.files_read += 1
+        _read_log(pipe, cand, st, src, start, batch, stats)
+
+
+def _read_log(
+    pipe: Pipeline,
+    cand: Candidate,
+    st: os.stat_result,
+    src: Source,
+    start: int,
+    batch: Batch,
+    stats: PassStats,
+) -> None:
+    path = str(cand.path)
+    upd = _upd(batch, src.id)
+    head = head_fingerprint(cand.path) if start == 0 and st.st_size > 0 else None
+    end = start
+    reader = LineReader(cand.path, start)
+    try:
+        for raw in reader:
+            upd.lines += 1
+            batch.lines += 1
+            stats.lines += 1
+            ev = parse_log_line(raw.data)
+            if isinstance(ev, LogLineError):
+                batch.error(src.id, path, raw.offset, ev.reason, raw.data)
+                stats.errors += 1
+            else:
+                batch.gateway_events.append((src.id, raw.offset, ev))
+            end = reader.end_offset
+            if batch.lines >= pipe.batch_lines:
+                pipe._checkpoint(upd, cand, st, src, end, head, False)
+                pipe._flush(batch, stats)
+                upd = _upd(batch, src.id)
+        end = reader.end_offset
+    finally:
+        reader.close()
+    for off, length in reader.oversized:
+        batch.error(src.id, path, off, f"line of {length} bytes is over the limit", None)
+        stats.errors += 1
+    pipe._checkpoint(upd, cand, st, src, end, head, False, final=True)
+    stats.bytes += max(0, end - start)
+
+
+# -- SQLite agent stores -----------------------------------------------------------------------
+
+
+def _signature(path: str) -> tuple[os.stat_result, int, int] | None:
+    """(stat of the main file, size of main + -wal, newest mtime of the two)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    size, mtime = st.st_size, st.st_mtime_ns
+    try:
+        wal = os.stat(path + "-wal")
+        size, mtime = size + wal.st_size, max(mtime, wal.st_mtime_ns)
+    except OSError:
+        pass
+    return st, size, mtime
+
+
+def read_store(
+    pipe: Pipeline,
+    cand: Candidate,
+    batch: Batch,
+    stats: PassStats,
+    seen: set[int],
+    stop: threading.Event | None = None,
+) -> None:
+    path = str(cand.path)
+    sig = _signature(path)
+    if sig is None:
+        return
+    st, size, mtime = sig
+    stats.files += 1
+    src = pipe.by_path.get(path)
+    if src is None or src.kind != "sqlite_store":
+        src = pipe._new_source(cand, st)
+    seen.add(src.id)
+    if src.size == size and src.mtime_ns == mtime:
+        stats.files_unchanged += 1
+        return
+    stats.files_read += 1
+    agent = src.agent_id or cand.agent_id
+    done_vals = {"size": size, "mtime_ns": mtime, "device": st.st_dev, "inode": st.st_ino}
+    try:
+        with AgentStore(path) as store:
+            if store.schema.notes:
+                # One row per store (and schema): the reason is stable, the key dedupes it.
+                batch.error(
+                    src.id,
+                    path,
+                    STORE_OFFSET,
+                    "store schema: " + "; ".join(store.schema.notes),
+                    None,
+                    "warning",
+                )
+                stats.warnings += 1
+            entries = store.index_entries()
+            for e in entries:
+                batch.index_agent[e.session_id] = agent
+            batch.index.extend(entries)
+            heads = store.session_heads()
+            if heads:
+                cursors = _cursors(pipe, src.id)
+                for sid in sorted(heads):
+                    if stop is not None and stop.is_set():
+                        return  # the signature is not stored: the next pass goes on
+                    after = cursors.get(sid, -1)
+                    if heads[sid] > after:
+                        _read_session(pipe, store, src, path, agent, sid, after, batch, stats)
+    except StoreBusy as exc:
+        # What was read is committed with its cursors; the rest waits for the next pass.
+        log.info("agent store busy, retrying next pass: %s", exc)
+        return
+    except sqlite3.DatabaseError as exc:
+        batch.error(src.id, path, STORE_OFFSET, f"store unreadable: {exc}"[:300], None)
+        stats.errors += 1
+    _upd(batch, src.id).values.update(done_vals)
+
+
+def _cursors(pipe: Pipeline, source_id: int) -> dict[str, int]:
+    with pipe.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT stream, position FROM source_cursors WHERE source_id = :s"),
+            {"s": source_id},
+        ).all()
+    return {str(s): int(p) for s, p in rows}
+
+
+def _read_session(
+    pipe: Pipeline,
+    store: AgentStore,
+    src: Source,
+    path: str,
+    agent: str,
+    sid: str,
+    after: int,
+    batch: Batch,
+    stats: PassStats,
+) -> None:
+    """Events of one session with ``seq > after``, a page per read transaction."""
+    ctx: SessionCtx | None = None
+    if after >= 0:
+        ctx = SessionCtx(sid, pipe._created_of(sid), agent)
+    while True:
+        page = store.read_events(sid, after, PAGE_ROWS)
+        upd = _upd(batch, src.id)
+        for ev in page:
+            upd.lines += 1
+            batch.lines += 1
+            stats.lines += 1
+            after = ev.seq
+            batch.cursors[(src.id, sid)] = ev.seq
+            if ev.data is None:
+                _error(batch, src.id, path, sid, ev.seq, ev.error or "empty event", None)
+                stats.errors += 1
+                continue
+            parsed = parse_line(ev.data)
+            if isinstance(parsed, LineError):
+                _error(batch, src.id, path, sid, ev.seq, parsed.reason, ev.data)
+                stats.errors += 1
+            elif isinstance(parsed, Header):
+                ctx = pipe._header(parsed, agent, path, batch)
+                for w in parsed.warnings:
+                    _error(batch, src.id, path, sid, ev.seq, w, ev.data, "warning")
+                    stats.warnings += 1
+            else:
+                if ctx is None:  # no header event at seq 0 (deleted, or never written)
+                    f = batch.facts(sid, agent)
+                    f.path = f.path or path
+                    ctx = SessionCtx(sid, pipe._created_of(sid), agent)
+                _entry(parsed, ctx, src.id, path, sid, ev.seq, ev.data, batch, stats)
+        if batch.lines >= pipe.batch_lines:
+            pipe._flush(batch, stats)
+        if len(page) < PAGE_ROWS:
+            return
+
+
+def _error(
+    batch: Batch,
+    source_id: int,
+    path: str,
+    sid: str,
+    seq: int,
+    reason: str,
+    data: bytes | None,
+    severity: str = "error",
+) -> None:
+    # The offset is the seq, shared by every session of the store: the session id in the
+    # reason keeps (source_id, line_offset, reason) unique per event.
+    batch.error(source_id, path, seq, f"{reason} [session {sid}]", data, severity)
+
+
+def _entry(
+    e: Entry,
+    ctx: SessionCtx,
+    source_id: int,
+    path: str,
+    sid: str,
+    seq: int,
+    data: bytes,
+    batch: Batch,
+    stats: PassStats,
+) -> None:
+    """The pipeline's ``_entry`` for a store event (offset = seq)."""
+    try:
+        rec = normalize_entry(e, ctx)
+    except Exception as exc:  # a rule we did not foresee must not stop the store
+        _error(batch, source_id, path, sid, seq, f"unexpected entry shape: {exc!r}"[:300], data)
+        stats.errors += 1
+        return
+    for w in rec.warnings:
+        _error(batch, source_id, path, sid, seq, w, data, "warning")
+        stats.warnings += 1
+    batch.add(rec, source_id, seq)
