@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
+from sqlalchemy.pool import QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -122,7 +123,9 @@ def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engi
             _install_time_limit(conn, statement_timeout_ms)
             return conn
 
-        return create_engine("sqlite://", creator=_connect)
+        # A real pool (not SQLite's default SingletonThreadPool): the dashboard runs
+        # independent queries on several connections at once.
+        return create_engine("sqlite://", creator=_connect, poolclass=QueuePool, pool_size=8)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
             parsed,

@@ -10,7 +10,8 @@ positions and errors commit together exactly like the JSONL files'.
   seen in a JSONL file, in the import archive and in the store is one row (entry id, timestamp).
   Rows OpenClaw deletes from its store stay in ours: nothing here ever deletes. Errors and
   messages carry the seq as their offset. A store is read again only when its main file or
-  its ``-wal`` changed (size + newest mtime, stored in ``sources.size``/``mtime_ns``).
+  its ``-wal`` changed (size + newest mtime, stored in ``sources.size``/``mtime_ns``), or
+  when it changed less than 2 s before it was read.
 * ``gateway_log``: planned and tailed like transcripts (inode identity, fingerprints, offsets
   at complete lines), one ``gateway_events`` row per line; a deleted file is ``gone`` and its
   rows stay. Log lines never add usage.
@@ -22,6 +23,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: ``ingest_errors.line_offset`` of a store-level note (schema, unreadable file).
 STORE_OFFSET = -1
+#: A store changed this recently is read again on the next pass (see ``read_store``).
+RACY_NS = 2_000_000_000
 
 
 def read_extra(
@@ -177,7 +181,12 @@ def read_store(
         return
     stats.files_read += 1
     agent = src.agent_id or cand.agent_id
-    done_vals = {"size": size, "mtime_ns": mtime, "device": st.st_dev, "inode": st.st_ino}
+    done_vals: dict[str, int | None] = {"device": st.st_dev, "inode": st.st_ino}
+    # A commit grows the -wal before it is published in the -shm, and mtimes are coarse: a
+    # signature taken within RACY_NS of a change may describe rows we could not see yet.
+    # Then it is not kept, and the next pass looks again (cheaply: cursors vs MAX(seq)).
+    racy = time.time_ns() - mtime < RACY_NS
+    done_vals.update(size=None if racy else size, mtime_ns=None if racy else mtime)
     try:
         with AgentStore(path) as store:
             if store.schema.notes:

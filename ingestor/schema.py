@@ -378,8 +378,8 @@ tool_calls = Table(
     Column("error_preview", Text, comment="First 200 characters of an error result."),
     # Tools page: calls in a range, per tool.
     Index("ix_tool_calls_ts", "ts_ms"),
-    # ... and its p50/p95 durations without touching the table (covering).
-    Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms", "duration_ms"),
+    # ... its p50/p95 durations and exec command families without touching the table.
+    Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms", "duration_ms", "command_family", "status"),
     # Session page; pairing a late result with its call.
     Index("ix_tool_calls_session", "session_id", "tool_call_id"),
     comment="One row per toolCall block of a counted LLM call, paired with its result.",

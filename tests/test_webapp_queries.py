@@ -230,3 +230,105 @@ def test_state_of_the_database(conn: Connection) -> None:
     opts = Q.filter_options(conn)
     assert opts["agents"] == ["main", "ops", "research"]
     assert opts["models"] == ["claude-opus-4", "claude-sonnet-4", "gpt-4o"]
+
+
+def test_seed_fills_the_session_less_rollups(conn: Connection) -> None:
+    from sqlalchemy import text
+
+    calls = conn.execute(text("SELECT SUM(llm_calls) FROM model_hourly")).scalar()
+    tools = conn.execute(text("SELECT SUM(calls) FROM tool_name_hourly")).scalar()
+    assert (calls, tools) == (12, 9)
+    kinds = set(conn.execute(text("SELECT DISTINCT kind FROM model_hourly")).scalars())
+    assert kinds == {"main", "dm", "cron", "subagent"}
+
+
+def test_cells_follow_bucket_boundaries() -> None:
+    from webapp.queries.base import DAY_MS, HOUR_MS, QUARTER_MS, WEEK_MS, cell_of
+
+    assert cell_of([ms("2025-03-10T00:00"), ms("2025-03-17T00:00")]) == (
+        WEEK_MS, ms("2025-03-10T00:00") % WEEK_MS)  # fmt: skip
+    days = bucket_starts(ms("2025-03-01T00:00"), ms("2025-03-20T00:00"), "day", "Asia/Kolkata")
+    assert cell_of(days) == (DAY_MS, 18 * HOUR_MS + 30 * 60_000)
+    ny = bucket_starts(ms("2025-03-01T05:00"), ms("2025-03-20T04:00"), "day", "America/New_York")
+    assert cell_of(ny) == (HOUR_MS, 0)  # the DST change moves midnight by an hour
+    assert cell_of([ms("2025-03-10T00:15"), ms("2025-03-10T01:30")])[0] == QUARTER_MS
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize("unit", ["hour", "day", "week", "month"])
+def test_series_and_groups_equal_raw(conn: Connection, tz: str, unit: str) -> None:
+    f = filters("30d", tz)
+    raw = replace(f, since_ms=f.since_ms - 1)  # type: ignore[operator]
+    starts = bucket_starts(raw.since_ms, f.until_ms, unit, tz)  # type: ignore[arg-type]
+
+    def rounded(rows: list[dict], keys: tuple[str, ...]) -> list[tuple]:
+        return [tuple(round(r[k], 6) if isinstance(r[k], float) else r[k] for k in keys)
+                for r in rows]  # fmt: skip
+
+    metric_keys = ("bucket_ms", "calls", "failed", "input", "output", "cost", "savings")
+    for by in (None, "model", "agent"):
+        a = Q.usage_series(conn, f, starts, by=by)
+        b = Q.usage_series(conn, raw, starts, by=by)
+        keys = metric_keys + (("model",) if by == "model" else (("agent",) if by else ()))
+        assert rounded(a, keys) == rounded(b, keys), by
+    table, series = Q.models_and_series(conn, f, starts)
+    table_raw, series_raw = Q.models_and_series(conn, raw, starts)
+    keys = ("provider", "model", "calls", "sessions", "cost", "tokens")
+    assert (
+        rounded(table, keys) == rounded(table_raw, keys) == rounded(Q.models_table(conn, f), keys)
+    )
+    assert rounded(series, ("bucket_ms", "model", "cost")) == rounded(
+        series_raw, ("bucket_ms", "model", "cost"))  # fmt: skip
+    assert rounded(Q.total_series(series, starts), metric_keys) == rounded(
+        Q.usage_series(conn, f, starts), metric_keys)  # fmt: skip
+    assert Q.tool_series(conn, f, starts) == Q.tool_series(conn, raw, starts)
+    assert Q.top_tool_series(conn, f, starts, 2) == Q.tool_series(
+        conn, f, starts, ["exec", "read"])  # fmt: skip
+    ga, sa = Q.groups(conn, f, starts)
+    gb, sb = Q.groups(conn, raw, starts)
+    gkeys = ("kind", "name", "runs", "calls", "tokens", "cost")
+    assert rounded(ga, gkeys) == rounded(gb, gkeys)
+    assert rounded(sa, ("bucket_ms", "kind", "name", "cost")) == rounded(
+        sb, ("bucket_ms", "kind", "name", "cost"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"agents": ("ops",)},
+        {"kinds": ("cron", "main")},
+        {"providers": ("openai",)},
+        {"kinds": ("unknown",)},
+    ],
+)
+def test_filtered_answers_equal_raw(conn: Connection, kw: dict) -> None:
+    f = filters("30d", **kw)
+    raw = replace(f, since_ms=f.since_ms - 1)  # type: ignore[operator]
+    a, b = Q.overview(conn, f), Q.overview(conn, raw)
+    for key in ("calls", "failed", "input", "sessions", "tool_calls"):
+        assert a[key] == b[key], key
+    assert a["cost"] == pytest.approx(b["cost"])
+    ta = [(r["tool"], r["calls"], r["errors"], r["missing"], r["p50_ms"], r["p95_ms"])
+          for r in Q.tools_summary(conn, f)]  # fmt: skip
+    tb = [(r["tool"], r["calls"], r["errors"], r["missing"], r["p50_ms"], r["p95_ms"])
+          for r in Q.tools_summary(conn, raw)]  # fmt: skip
+    assert ta == tb
+    ga, na = Q.sessions_grid(conn, f)
+    gb, nb = Q.sessions_grid(conn, raw)
+    assert na == nb
+    assert [(r["session_id"], r["calls"], r["tool_calls"], r["models"]) for r in ga] == [
+        (r["session_id"], r["calls"], r["tool_calls"], r["models"]) for r in gb]  # fmt: skip
+
+
+def test_duration_sample_keeps_the_most_recent(conn: Connection) -> None:
+    f = filters("30d")
+    full = {r["tool"]: r for r in Q.tools_summary(conn, f)}
+    raw = replace(f, since_ms=f.since_ms - 1)  # type: ignore[operator]
+    for sample in (1, 3, 5):
+        a = [(r["tool"], r["p50_ms"], r["sampled"]) for r in Q.tools_summary(conn, f, sample)]
+        b = [(r["tool"], r["p50_ms"], r["sampled"]) for r in Q.tools_summary(conn, raw, sample)]
+        assert a == b, sample
+    one = {r["tool"]: r for r in Q.tools_summary(conn, f, sample=1)}
+    assert one["read"]["p50_ms"] == 10.0  # c7 (10:45 on the 15th) is the most recent
+    assert one["exec"]["p50_ms"] is None and full["exec"]["p50_ms"] == 120.0

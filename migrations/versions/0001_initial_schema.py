@@ -514,7 +514,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tool_calls", schema=None) as batch_op:
         batch_op.create_index("ix_tool_calls_session", ["session_id", "tool_call_id"], unique=False)
         batch_op.create_index(
-            "ix_tool_calls_tool_ts", ["tool_name", "ts_ms", "duration_ms"], unique=False
+            "ix_tool_calls_tool_ts",
+            ["tool_name", "ts_ms", "duration_ms", "command_family", "status"],
+            unique=False,
         )
         batch_op.create_index("ix_tool_calls_ts", ["ts_ms"], unique=False)
 

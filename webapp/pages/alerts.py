@@ -78,17 +78,23 @@ def layout(search: str = "", **_: Any) -> Any:
 
 def alert_rows(conn: Any, view: View) -> list[dict[str, Any]]:
     st, f = view.state, view.filters
-    rows = Q.session_alerts(conn, f, st.cost_threshold, st.token_threshold)
     span = view.span(conn)
-    if span is not None:
+
+    def spikes(c: Any) -> list[dict[str, Any]]:
+        if span is None:
+            return []
         since = span[0] if not view.range.all_time else max(span[0], span[1] - 400 * DAY_MS)
-        rows += Q.cost_spikes(conn, f, st.spike_factor, since, span[1])
+        return Q.cost_spikes(c, f, st.spike_factor, since, span[1])
+
+    rows, spike_rows = Q.run_parallel(
+        conn, lambda c: Q.session_alerts(c, f, st.cost_threshold, st.token_threshold), spikes
+    )
+    rows += spike_rows
     acks = Q.acked(conn, [r["key"] for r in rows])
+    search = view.search
     for r in rows:
         r["subject"] = (
-            C.session_link(r["session_id"], r["name"], view.search)
-            if r["session_id"]
-            else r["name"]
+            C.session_link(r["session_id"], r["name"], search) if r["session_id"] else r["name"]
         )
         ms = acks.get(r["key"])
         r["acked"] = ms is not None

@@ -38,12 +38,13 @@ def _time(ms: int | None, tz: str) -> str:
 
 def grid_rows(rows: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
     out = []
+    search = view.search  # computed once: it encodes the whole view state
     for r in rows:
         out.append(
             {
                 **{k: r[k] for k in ("session_id", "agent", "kind", "channel", "models")},
                 **{k: r[k] for k in ("calls", "tokens", "cost", "tool_calls", "errors")},
-                "session": C.session_link(r["session_id"], str(r["name"]), view.search),
+                "session": C.session_link(r["session_id"], str(r["name"]), search),
                 "start": _time(r["started_ms"], view.tz),
                 "end": _time(r["ended_ms"], view.tz),
             }

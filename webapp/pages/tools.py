@@ -135,8 +135,11 @@ def recent(conn: Any, view: View, tool: str) -> Any:
 
 def trends(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
-    series = Q.top_tool_series(conn, view.filters, starts, 8) if starts else []
-    fams = Q.exec_families(conn, view.filters)
+    series, fams = Q.run_parallel(
+        conn,
+        lambda c: Q.top_tool_series(c, view.filters, starts, 8) if starts else [],
+        lambda c: Q.exec_families(c, view.filters),
+    )
     return dbc.Row(
         [
             dbc.Col(

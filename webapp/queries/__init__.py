@@ -6,7 +6,7 @@ database), ``tools``, ``sessions``, ``groups`` (cron and sub-agents), ``alerts``
 """
 
 from webapp.queries.alerts import acked, acknowledge, cost_spikes, session_alerts
-from webapp.queries.base import Filters
+from webapp.queries.base import Filters, run_parallel
 from webapp.queries.groups import group_series, group_table, groups
 from webapp.queries.sessions import (
     cron_runs,
@@ -57,6 +57,7 @@ __all__ = [
     "models_table",
     "overview",
     "recent_tool_calls",
+    "run_parallel",
     "schema_missing",
     "session_alerts",
     "session_calls",

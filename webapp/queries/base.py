@@ -18,11 +18,13 @@ cells and Python only adds up a few rows per bucket.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, case, func, or_, select
+from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, case, func, or_, select
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.sql.elements import ColumnElement as _CE
 
 from ingestor.rollups import HOUR_MS
@@ -209,6 +211,31 @@ def mappings(conn: Any, stmt: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webapp-query")
+
+
+def run_parallel(conn: Connection, *work: Callable[[Connection], Any]) -> list[Any]:
+    """Run independent read-only questions at the same time: the first on ``conn``, the
+    others each on a connection of its own (the database works while Python waits; SQLite
+    releases the GIL). Results in order; the first error is raised. Sequential when the
+    engine's pool cannot hand out more connections safely."""
+    if isinstance(conn.engine.pool, SingletonThreadPool | StaticPool):
+        # One connection per thread and at most pool_size threads (SQLAlchemy's pool for a
+        # creator-made SQLite engine): more threads would close connections in use.
+        return [w(conn) for w in work]
+    futures = [_POOL.submit(_on_own_connection, conn.engine, w) for w in work[1:]]
+    try:
+        first = work[0](conn)
+    finally:
+        rest = [fut.result() for fut in futures]
+    return [first, *rest]
+
+
+def _on_own_connection(engine: Engine, work: Callable[[Connection], Any]) -> Any:
+    with engine.connect() as c:
+        return work(c)
+
+
 def raw_tuples(conn: Any, stmt: Any) -> list[tuple[Any, ...]]:
     """All rows as the driver's tuples, skipping SQLAlchemy's row objects (for the few
     statements that fetch many rows of plain numbers and strings)."""
@@ -232,6 +259,7 @@ __all__ = [
     "kind_cond",
     "mappings",
     "raw_tuples",
+    "run_parallel",
     "series_uses_rollups",
     "slot_expr",
     "time_conds",

@@ -25,6 +25,7 @@ from webapp.queries.base import (
     clean_metrics,
     dim_conds,
     mappings,
+    run_parallel,
     series_uses_rollups,
     slot_expr,
     time_conds,
@@ -249,7 +250,10 @@ def models_and_series(
         .where(*time_conds(tcol, f), *dim_conds(t, f))
         .group_by(slot, t.c.provider, t.c.model)
     )
-    cells = mappings(conn, stmt)
+    if sessions:
+        cells, n = run_parallel(conn, lambda c: mappings(c, stmt), lambda c: model_sessions(c, f))
+    else:
+        cells, n = mappings(conn, stmt), {}
     per: dict[tuple[str, str], dict[str, Any]] = {}
     for c in cells:
         acc = per.get((c["provider"], c["model"]))
@@ -261,7 +265,6 @@ def models_and_series(
             }
         for k in METRICS:
             acc[k] += c[k] or 0
-    n = model_sessions(conn, f) if sessions else {}
     rows = [clean_metrics(r) for r in per.values()]
     for r in rows:
         r["sessions"] = n.get((r["provider"], r["model"]), 0)
