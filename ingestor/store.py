@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -47,6 +48,10 @@ GATEWAY_COLS = (
 ).split()
 
 
+#: WAL size past which the writer forces a checkpoint (the file then starts again at zero).
+WAL_LIMIT = 16 * 1024 * 1024
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -70,6 +75,8 @@ class Store:
         self.pricer = pricer
         self.sqlite = engine.dialect.name == "sqlite"
         self.ph = "?" if self.sqlite else "%s"
+        db = engine.url.database if self.sqlite else None
+        self.wal_path = Path(db + "-wal") if db and db != ":memory:" else None
 
     # -- SQL helpers ------------------------------------------------------------------------
 
@@ -118,7 +125,29 @@ class Store:
         stats = CommitStats()
         with self.engine.begin() as conn:
             self._commit(conn, batch, stats)
+        self._bound_wal()
         return stats
+
+    def _bound_wal(self) -> None:
+        """Keep the SQLite WAL bounded during a bulk ingest while readers poll: the automatic
+        (passive) checkpoint cannot reset the log while a reader is on it, so past
+        ``WAL_LIMIT`` bytes a TRUNCATE checkpoint waits (busy timeout) for the readers' short
+        transactions to end, then empties the log."""
+        if self.wal_path is None:
+            return
+        try:
+            size = self.wal_path.stat().st_size
+        except OSError:
+            return
+        if size < WAL_LIMIT:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cur.close()
+        finally:
+            raw.close()
 
     def _commit(self, conn: Connection, b: Batch, st: CommitStats) -> None:
         now = now_ms()

@@ -24,7 +24,17 @@ from webapp_seed import NOW_MS, seed_empty, seed_small
 from ingestor.config import ServeSettings
 from webapp import pagekit, shell
 from webapp.context import AppContext, set_context
-from webapp.pages import alerts, cron, models, overview, session, sessions, timeline, tools
+from webapp.pages import (
+    PAGES,
+    alerts,
+    cron,
+    models,
+    overview,
+    session,
+    sessions,
+    timeline,
+    tools,
+)
 from webapp.state import ViewState
 
 
@@ -231,7 +241,9 @@ def test_router_and_nav(app_ctx: AppContext) -> None:
     assert by_id(shell.route("/nope", ""), "not-found")
     links = shell.nav_links("?range=30d", "/session/x")
     assert links[0] == "/?range=30d"
-    assert links[7 + 4] is True  # Sessions is active on a session page
+    active = dict(zip(PAGES, links[len(PAGES) :], strict=True))
+    assert active["sessions"] is True  # Sessions is active on a session page
+    assert [k for k, on in active.items() if on] == ["sessions"]
 
 
 def test_empty_database(tmp_path: Path) -> None:
@@ -270,3 +282,23 @@ def test_real_time_limit_interrupts(small_db: Path) -> None:
     with ctx.engine().connect() as c, pytest.raises(OperationalError, match="interrupted"):
         c.execute(text("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n "
                        "WHERE i < 50000000) SELECT count(*) FROM n")).all()  # fmt: skip
+
+
+def test_empty_range_hint(app_ctx: AppContext) -> None:
+    """A range without any data (the data is elsewhere): the pages say so, give the data's
+    first and last day, and link to all time (the link keeps the page and the filters)."""
+    january = state(range="custom", start="2025-01-01", end="2025-01-31", agents=("main",))
+    out = overview.render_cards(january)
+    assert texts(out)["card-calls-value"] == "0"
+    hint = by_id(out, "range-hint")
+    text_ = str(hint.to_plotly_json())
+    assert "Nothing was recorded in this range (2025-01-01 – 2025-01-31)" in text_
+    assert "2024-12-01" in text_ and "2025-03-15" in text_
+    assert by_id(out, "range-hint-all").href == "?range=all&agent=main"
+    for render in (cron.render, models.render, sessions.render, timeline.render):
+        assert by_id(render(january), "range-hint-all").href == "?range=all&agent=main"
+    assert by_id(tools.render_summary(january), "range-hint")
+    # a range with data, or all time: no hint
+    for st in (state(), state(range="all"), state(range="today", agents=("research",))):
+        with pytest.raises(AssertionError):
+            by_id(overview.render_cards(st), "range-hint")

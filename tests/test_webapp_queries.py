@@ -51,10 +51,10 @@ def test_overview_previous_period_and_all_time(conn: Connection) -> None:
     r = resolve_range("7d", "UTC", NOW_MS).previous()
     assert r is not None
     prev = Q.overview(conn, Q.Filters(r.since_ms, r.until_ms))
-    assert (prev["calls"], prev["failed"], prev["sessions"], prev["tool_calls"]) == (2, 1, 1, 1)
+    assert (prev["calls"], prev["failed"], prev["sessions"], prev["tool_calls"]) == (3, 1, 1, 1)
     assert prev["cost"] == pytest.approx(2.00)
     everything = Q.overview(conn, Q.Filters())
-    assert everything["calls"] == 12
+    assert everything["calls"] == 13  # c13 (no price, cost 0) is older than 7 days
     assert everything["sessions"] == 8
     assert everything["cost"] == pytest.approx(4.89)
 
@@ -229,7 +229,7 @@ def test_state_of_the_database(conn: Connection) -> None:
     assert Q.data_extent(conn) == (ms("2024-12-01T08:00"), ms("2025-03-15T11:00"))
     opts = Q.filter_options(conn)
     assert opts["agents"] == ["main", "ops", "research"]
-    assert opts["models"] == ["claude-opus-4", "claude-sonnet-4", "gpt-4o"]
+    assert opts["models"] == ["claude-opus-4", "claude-sonnet-4", "gpt-4o", "llama3.3:70b"]
 
 
 def test_seed_fills_the_session_less_rollups(conn: Connection) -> None:
@@ -237,7 +237,7 @@ def test_seed_fills_the_session_less_rollups(conn: Connection) -> None:
 
     calls = conn.execute(text("SELECT SUM(llm_calls) FROM model_hourly")).scalar()
     tools = conn.execute(text("SELECT SUM(calls) FROM tool_name_hourly")).scalar()
-    assert (calls, tools) == (12, 9)
+    assert (calls, tools) == (13, 9)
     kinds = set(conn.execute(text("SELECT DISTINCT kind FROM model_hourly")).scalars())
     assert kinds == {"main", "dm", "cron", "subagent"}
 

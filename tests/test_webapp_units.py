@@ -134,3 +134,45 @@ def test_bucketize_fills_and_sums() -> None:
 def test_spikes() -> None:
     assert spikes([1, 1, 1, 5, 1]) == [False, False, False, True, False]
     assert spikes([0, 0, 0, 0.001], min_excess=0.01) == [False] * 4
+
+
+def test_time_axis_with_one_bucket() -> None:
+    """One bar (the cron page's sub-agent chart): the axis spans the bucket and one bucket
+    either side, ticked per day, instead of Plotly's sub-second autorange around a 1 ms bar."""
+    from webapp import figures as F
+
+    rows = [{"bucket_ms": ms("2025-03-15T00:00"), "name": "researcher", "cost": 0.3}]
+    fig = F.stacked_by_key(rows, "UTC", "name", "cost", "Cost per day", "Cost (USD)", unit="day")
+    xaxis = fig["layout"]["xaxis"]
+    assert xaxis["range"] == ["2025-03-14 00:00:00", "2025-03-16 00:00:00"]
+    assert (xaxis["type"], xaxis["dtick"], xaxis["tick0"]) == ("date", 86_400_000,
+                                                               "2025-03-15 00:00:00")  # fmt: skip
+    assert xaxis["tickformat"] == "%b %-d<br>%Y"
+    assert fig["data"][0]["width"] == 0.8 * 86_400_000
+    # the unit is guessed when not given; local time of the viewer's zone
+    fig = F.stacked_by_key(rows, "America/New_York", "name", "cost", "t", "y")
+    assert fig["layout"]["xaxis"]["range"] == ["2025-03-14 19:00:00", "2025-03-14 21:00:00"]
+    assert fig["layout"]["xaxis"]["dtick"] == 3_600_000  # 20:00 local is not a day start
+    # hour buckets (timeline) and a week
+    metrics = ("cost", "calls", "failed", "input", "output", "cache_read", "cache_write")
+    hour = [{"bucket_ms": ms("2025-03-15T09:00"), **dict.fromkeys(metrics, 1)}]
+    for fig in (F.cost_over_time(hour, "UTC", "hour"), F.calls_over_time(hour, "UTC", "hour")):
+        assert fig["layout"]["xaxis"]["range"] == ["2025-03-15 08:00:00", "2025-03-15 10:00:00"]
+        assert fig["layout"]["xaxis"]["tickformat"].startswith("%H:%M")
+    week = F.tokens_over_time([{**hour[0], "bucket_ms": ms("2025-03-10T00:00")}], "UTC", "week")
+    assert week["layout"]["xaxis"]["range"] == ["2025-03-03 00:00:00", "2025-03-17 00:00:00"]
+    # many buckets: Plotly's own range and ticks, bars one bucket wide
+    many = [{**rows[0], "bucket_ms": ms("2025-03-15T00:00") - d * 86_400_000} for d in range(7)]
+    fig = F.stacked_by_key(many, "UTC", "name", "cost", "t", "y", unit="day")
+    assert "range" not in fig["layout"]["xaxis"]
+    assert fig["data"][0]["width"] == 0.8 * 86_400_000
+    assert F.guess_unit([F.local_datetime(r["bucket_ms"], "UTC") for r in many]) == "day"
+
+
+def test_session_calls_axis_with_one_call() -> None:
+    from webapp import figures as F
+
+    call = {"ts_ms": ms("2025-03-15T09:00"), "cost": 0.1, "provider": "p", "model": "m",
+            "total_tokens": 10, "failed": False}  # fmt: skip
+    fig = F.session_calls([call], "UTC")
+    assert fig["layout"]["xaxis"]["range"] == ["2025-03-15 08:50:00", "2025-03-15 09:10:00"]

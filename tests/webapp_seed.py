@@ -3,9 +3,11 @@ ingestor is not needed).
 
 * ``seed_small``: a hand-checked dataset whose every number the tests assert (see the table in
   ``CALLS``): 8 sessions over 3 agents and 5 kinds (two runs of a cron job, a sub-agent with a
-  parent, a session with messages but no call), 12 calls over two providers and three models,
+  parent, a session with messages but no call), 13 calls over three providers and four models,
   failed calls, tool calls ok/error/missing with durations, calls either side of a UTC midnight
-  and of the 2025-03-09 US DST change.
+  and of the 2025-03-09 US DST change, and every cost source (``COST_AUDIT``: an override, a
+  list price that disagrees with the logged cost, a zero logged cost with a known price, a
+  local model with no known price).
 * ``seed_large``: a deterministic synthetic load (default 1 million calls over 365 days).
 """
 
@@ -20,7 +22,15 @@ from sqlalchemy import Engine, insert
 
 from ingestor import rollups
 from ingestor.db import make_engine
-from ingestor.schema import messages, metadata, sessions, tool_calls, usage
+from ingestor.schema import (
+    gateway_events,
+    messages,
+    metadata,
+    sessions,
+    sources,
+    tool_calls,
+    usage,
+)
 
 HOST = "test-host"
 
@@ -151,7 +161,30 @@ CALLS: list[tuple[str, str, str, str, str, int, int, int, int, float, bool, floa
         False,
         None,
     ),
+    # A local model no price table knows: nothing logged, cost unknown (accounting.md §5).
+    ("c13", "2025-03-05T14:00", "s-old", "ollama", "llama3.3:70b", 1200, 300, 0, 0, 0.0, False,
+     None),  # fmt: skip
 ]
+
+# The cost columns of each call (its effective ``cost`` is the one in CALLS): entry_id ->
+# (cost_source, logged_cost, priced_cost = list price, zero_cost_with_price, cost_mismatch).
+# claude-opus-4 has a user override from 2025-03-10 on (c3); the others are priced from the
+# table; ollama is never priced.
+COST_AUDIT: dict[str, tuple[str, float | None, float | None, bool, bool]] = {
+    "c1": ("logged", 0.50, 0.50, False, False),
+    "c2": ("logged", 1.25, 1.00, False, True),  # logged 25 % above the list price
+    "c3": ("override", 0.75, 0.75, False, False),
+    "c4": ("logged", 0.25, 0.25, False, False),
+    "c5": ("logged", 0.05, 0.05, False, False),
+    "c6": ("priced", 0.0, 0.02, True, False),  # logged 0 although the model has a price
+    "c7": ("logged", 0.01, 0.008, False, True),  # logged 25 % above the list price
+    "c8": ("logged", 0.03, 0.03, False, False),
+    "c10": ("logged", 0.02, 0.02, False, False),
+    "c9": ("logged", 2.00, 2.00, False, False),
+    "c11": ("priced", 0.0, 0.0, False, False),  # no tokens: free at any price
+    "c12": ("logged", 0.01, 0.01, False, False),
+    "c13": ("unknown", 0.0, None, False, False),
+}
 
 # calling entry, block, tool, command family, status, duration ms, args, error
 TOOLS: list[tuple[str, int, str, str | None, str, int | None, str, str | None]] = [
@@ -172,6 +205,29 @@ OTHER_MESSAGES: list[tuple[str, str, str, str | None, str, bool]] = [
     ("m1", "2025-03-14T20:11", "s-main", "assistant", "message", True),  # delivery-mirror
     ("mc1", "2025-03-14T20:05", "s-main", None, "model_change", False),
 ]
+
+# Gateway log lines (gateway_events; they never change a usage number):
+# (time UTC, level, subsystem, message, agent, session). WARN and above in the last 7 days:
+# 4 WARN, 2 ERROR, 1 FATAL; L4's "95%" and "var_log" are literals that L5 would match if
+# LIKE's wildcards were not escaped; s-ghost has no sessions row; L9 is older than 7 days.
+LOGS: list[tuple[str, str, str, str, str | None, str | None]] = [
+    ("2025-03-14T22:00", "WARN", "gateway", "slow response from telegram: 4200 ms", None, None),
+    ("2025-03-14T23:45", "ERROR", "agent/embedded",
+     "embedded run failed: sessionId=s-main runId=r1 rate limit", "main", "s-main"),
+    ("2025-03-15T00:15", "ERROR", "agent/embedded",
+     "embedded run failed: sessionId=s-ghost runId=r2 timeout", "main", "s-ghost"),
+    ("2025-03-15T03:00", "WARN", "channels/telegram", "disk 95% full on /var_log", "ops", None),
+    ("2025-03-15T03:30", "WARN", "channels/telegram", "disk 95 percent full on /var-log", "ops",
+     None),
+    ("2025-03-15T09:00", "INFO", "gateway", "gateway listening on ws://127.0.0.1:18789", None,
+     None),
+    ("2025-03-15T10:00", "FATAL", "gateway", "uncaught exception: EADDRINUSE", None, None),
+    ("2025-03-15T11:00", "DEBUG", "agent/embedded",
+     "embedded run agent end: runId=r1 sessionId=s-main", "main", "s-main"),
+    ("2025-03-05T12:00", "ERROR", "gateway", "config reload failed", None, None),
+    ("2025-03-12T15:00", "WARN", "agent/embedded", "Rate limit hit, retrying", "research", None),
+]  # fmt: skip
+LOG_LEVELS = ("SILLY", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 
 def create_schema(db_path: Path) -> Engine:
@@ -240,6 +296,7 @@ def seed_small(db_path: Path) -> Path:
 
     for eid, iso, sid, prov, model, i, o, cr, cw, cost, failed, sav in CALLS:
         ts = ms(iso)
+        source, logged, priced, zero, mismatch = COST_AUDIT[eid]
         msg("u" + eid, ts - 60_000, sid, "user")
         msg(eid, ts, sid, "assistant", provider=prov, model=model)
         use_rows.append(
@@ -259,12 +316,15 @@ def seed_small(db_path: Path) -> Path:
                 "cache_read_tokens": cr,
                 "cache_write_tokens": cw,
                 "total_tokens": i + o + cr + cw,
-                "logged_cost": cost,
+                "logged_cost": logged,
+                "priced_cost": priced,
                 "cost": cost,
-                "cost_source": "logged",
+                "cost_source": source,
+                "price_model": None if priced is None else model,
+                "price_fuzzy": None if priced is None else False,
                 "cache_savings": sav,
-                "zero_cost_with_price": False,
-                "cost_mismatch": False,
+                "zero_cost_with_price": zero,
+                "cost_mismatch": mismatch,
                 "warning": False,
             }
         )
@@ -297,9 +357,42 @@ def seed_small(db_path: Path) -> Path:
         conn.execute(insert(messages), msg_rows)
         conn.execute(insert(usage), use_rows)
         conn.execute(insert(tool_calls), tool_rows)
+        _seed_logs(conn)
         rollups.rebuild_all(conn)
     engine.dispose()
     return db_path
+
+
+def _seed_logs(conn: Any) -> None:
+    source_id = conn.execute(
+        insert(sources).values(
+            host_id=HOST,
+            kind="gateway_log",
+            path="/tmp/openclaw/openclaw-2025-03-15.log",
+            read_offset=0,
+            state="active",
+            first_seen_ms=NOW_MS,
+            last_seen_ms=NOW_MS,
+        )
+    ).inserted_primary_key[0]
+    rows = [
+        {
+            "source_id": source_id,
+            "host_id": HOST,
+            "line_offset": i * 1000,
+            "time_ms": ms(iso),
+            "level": level,
+            "level_id": LOG_LEVELS.index(level),
+            "subsystem": subsystem,
+            "message": message,
+            "agent_id": agent,
+            "session_id": session,
+            "hostname": "mini",
+            "line_hash": f"{i:032x}",
+        }
+        for i, (iso, level, subsystem, message, agent, session) in enumerate(LOGS)
+    ]
+    conn.execute(insert(gateway_events), rows)
 
 
 def seed_empty(db_path: Path) -> Path:

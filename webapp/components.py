@@ -221,3 +221,23 @@ def session_link(session_id: str, text: str, search: str = "") -> str:
     """A markdown link to a session page (AG Grid cells)."""
     safe = text.replace("[", "(").replace("]", ")")
     return f"[{safe}](/session/{quote(session_id, safe='')}{search})"
+
+
+def range_hint(
+    range_label: str, first_day: str, last_day: str, href_all: str, hint_id: str = "range-hint"
+) -> Any:
+    """The selected range holds nothing, but the database has data elsewhere: say where, and
+    offer "All time" (``href_all`` is a query string: the link keeps the current page)."""
+    return dbc.Alert(
+        [
+            html.Span(f"Nothing was recorded in this range ({range_label}). "),
+            html.Span(
+                ["The database has data from ", html.B(first_day), " to ", html.B(last_day), ". "],
+                id=f"{hint_id}-extent",
+            ),
+            dcc.Link("Show all time", href=href_all, id=f"{hint_id}-all", className="alert-link"),
+        ],
+        color="info",
+        id=hint_id,
+        className="range-hint py-2",
+    )

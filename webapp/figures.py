@@ -6,11 +6,13 @@ template deep copies) cost ~100 ms per figure, more than every query of a page t
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from webapp.timeranges import local_datetime
+from webapp.timeranges import DAY_MS, HOUR_MS, local_datetime
 
 TOKEN_TYPES = (
     ("input", "Input", "#4c78a8"),
@@ -106,6 +108,67 @@ def _x(rows: Sequence[dict[str, Any]], tz: str) -> list[Any]:
     return [local_datetime(r["bucket_ms"], tz) for r in rows]
 
 
+# bucket unit -> (nominal width in ms, dtick, tick format, hover format)
+_UNITS: dict[str, tuple[int, Any, str, str]] = {
+    "hour": (HOUR_MS, HOUR_MS, "%H:%M<br>%b %-d, %Y", "%b %-d, %Y %H:%M"),
+    "day": (DAY_MS, DAY_MS, "%b %-d<br>%Y", "%b %-d, %Y"),
+    "week": (7 * DAY_MS, 7 * DAY_MS, "%b %-d<br>%Y", "week of %b %-d, %Y"),
+    "month": (30 * DAY_MS, "M1", "%b %Y", "%b %Y"),
+}
+#: Up to this many distinct buckets, a time axis is drawn from the buckets, not autoranged.
+FEW_BUCKETS = 3
+
+
+def _plotly_time(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def guess_unit(xs: Sequence[datetime]) -> str:
+    """The bucket unit of local bucket starts when the caller does not say: the smallest
+    gap between them, else day for a lone local midnight, else hour."""
+    distinct = sorted(set(xs))
+    gaps = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(distinct)]
+    if gaps:
+        gap = min(gaps)
+        for unit in ("hour", "day", "week"):
+            if gap <= _UNITS[unit][0] * 1.1:
+                return unit
+        return "month"
+    if distinct and distinct[0].hour == 0 and distinct[0].minute == 0:
+        return "day"
+    return "hour"
+
+
+def time_axis(fig: Fig, xs: Sequence[datetime], unit: str | None) -> Fig:
+    """Bars one bucket wide and, with few buckets (where Plotly would zoom in on a bar of
+    1 ms and label the axis in fractions of a second), an x range of the buckets plus one
+    bucket either side, ticked once per bucket in the bucket's own format."""
+    if not xs:
+        return fig
+    unit = unit if unit in _UNITS else guess_unit(xs)
+    width, dtick, tickformat, hoverformat = _UNITS[unit]
+    for trace in fig["data"]:
+        if trace.get("type") == "bar" and unit != "month":
+            trace["width"] = 0.8 * width
+    xaxis = fig["layout"]["xaxis"]
+    xaxis["hoverformat"] = hoverformat
+    distinct = sorted(set(xs))
+    if len(distinct) <= FEW_BUCKETS:
+        pad = timedelta(milliseconds=width)
+        xaxis.update(
+            type="date",
+            range=[_plotly_time(distinct[0] - pad), _plotly_time(distinct[-1] + pad)],
+            tick0=_plotly_time(distinct[0]),
+            dtick=dtick,
+            tickformat=tickformat,
+        )
+        if unit == "month":
+            for trace in fig["data"]:
+                if trace.get("type") == "bar":
+                    trace["width"] = 0.8 * width
+    return fig
+
+
 def cost_over_time(
     rows: Sequence[dict[str, Any]], tz: str, unit: str, spikes: Sequence[bool] = ()
 ) -> Fig:
@@ -134,7 +197,8 @@ def cost_over_time(
                 hovertemplate="Spike: $%{y:,.4f}<extra></extra>",
             )
         )
-    return _layout(fig, title, f"Time ({tz})", "Cost (USD)", yaxis_tickprefix="$")
+    fig = _layout(fig, title, f"Time ({tz})", "Cost (USD)", yaxis_tickprefix="$")
+    return time_axis(fig, x, unit)
 
 
 def tokens_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
@@ -154,7 +218,8 @@ def tokens_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
             for key, label, color in TOKEN_TYPES
         ]
     )
-    return _layout(fig, title, f"Time ({tz})", "Tokens", barmode="stack")
+    fig = _layout(fig, title, f"Time ({tz})", "Tokens", barmode="stack")
+    return time_axis(fig, x, unit)
 
 
 def calls_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
@@ -180,7 +245,8 @@ def calls_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
             ),
         ]
     )
-    return _layout(fig, title, f"Time ({tz})", "Calls", barmode="stack")
+    fig = _layout(fig, title, f"Time ({tz})", "Calls", barmode="stack")
+    return time_axis(fig, x, unit)
 
 
 def stacked_by_key(
@@ -193,9 +259,10 @@ def stacked_by_key(
     *,
     money: bool = True,
     top: int = 9,
+    unit: str | None = None,
 ) -> Fig:
     """Stacked bars of ``value`` per bucket and ``key`` (the ``top`` largest keys; the rest is
-    summed as "other")."""
+    summed as "other"). ``unit``: the bucket unit (guessed from the buckets when None)."""
     if not rows:
         return empty(title)
     totals: dict[str, float] = defaultdict(float)
@@ -221,7 +288,8 @@ def stacked_by_key(
         ]
     )
     extra = {"yaxis_tickprefix": "$"} if money else {}
-    return _layout(fig, title, f"Time ({tz})", ytitle, barmode="stack", **extra)
+    fig = _layout(fig, title, f"Time ({tz})", ytitle, barmode="stack", **extra)
+    return time_axis(fig, [local_datetime(b, tz) for b in buckets], unit)
 
 
 def share_donut(labels: Sequence[str], values: Sequence[float], title: str) -> Fig:
@@ -321,6 +389,13 @@ def session_calls(calls: Sequence[dict[str, Any]], tz: str) -> Fig:
         },
         margin={"l": 60, "r": 60, "t": 48, "b": 80},
     )
+    lo, hi = min(x), max(x)
+    if hi - lo < timedelta(minutes=10):  # one call (or a burst): not a sub-second axis
+        mid = lo + (hi - lo) / 2
+        fig["layout"]["xaxis"]["range"] = [
+            _plotly_time(mid - timedelta(minutes=10)),
+            _plotly_time(mid + timedelta(minutes=10)),
+        ]
     return fig
 
 
@@ -346,3 +421,44 @@ def token_breakdown(models: Sequence[dict[str, Any]]) -> Fig:
     fig = _layout(fig, title, "Tokens", "", barmode="stack", unified=False)
     fig["layout"]["yaxis"].update(automargin=True, rangemode="normal")
     return fig
+
+
+LEVEL_COLORS = {
+    "FATAL": "#7f1d1d",
+    "ERROR": "#e45756",
+    "WARN": "#f58518",
+    "INFO": "#4c78a8",
+    "DEBUG": "#9d9d9d",
+    "TRACE": "#c7c7c7",
+    "SILLY": "#dedede",
+    "OTHER": "#bab0ac",
+}
+
+
+def log_levels_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
+    """Gateway log lines per bucket, stacked by level (worst on top of the stack)."""
+    title = f"Log lines per {unit} by level"
+    if not rows:
+        return empty(title, "No matching log lines in this range")
+    buckets = sorted({r["bucket_ms"] for r in rows})
+    counts: dict[str, dict[int, int]] = defaultdict(dict)
+    for r in rows:
+        counts[r["level"]][r["bucket_ms"]] = r["lines"]
+    x = [local_datetime(b, tz) for b in buckets]
+    order = ["OTHER", "SILLY", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=x,
+                y=[counts[level].get(b, 0) for b in buckets],
+                name=level,
+                marker_color=LEVEL_COLORS[level],
+                hovertemplate=f"{level}: %{{y:,}}<extra></extra>",
+            )
+            for level in order
+            if level in counts
+        ]
+    )
+    fig = _layout(fig, title, f"Time ({tz})", "Lines", barmode="stack")
+    fig["layout"]["legend"]["traceorder"] = "reversed"
+    return time_axis(fig, x, unit)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from dash import html
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
@@ -16,6 +19,7 @@ from ingestor.db import DatabaseError, describe
 from webapp import components as C
 from webapp import queries as Q
 from webapp.context import AppContext, get_context
+from webapp.queries.usage import has_activity
 from webapp.state import ViewState, to_query, with_changes
 from webapp.timeranges import TimeRange, auto_bucket, bucket_starts, resolve_range
 
@@ -39,6 +43,16 @@ class View:
     def search(self) -> str:
         """The query string of this view (links keep it)."""
         return to_query(self.state, self.ctx.default_tz)
+
+    @property
+    def list_price(self) -> bool:
+        """The cost charts show the list price (the global "Cost" control), not the cost."""
+        return self.state.cost_basis == "list"
+
+    def costed(self) -> View:
+        """This view whose ``cost`` metric follows the global "Cost" control (the pages whose
+        cost charts honour it: Overview, Timeline, Models, Costs)."""
+        return replace(self, filters=replace(self.filters, cost_basis=self.state.cost_basis))
 
     def previous(self) -> Q.Filters | None:
         prev = self.range.previous()
@@ -132,3 +146,33 @@ def guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View]
 def _one_line(exc: Exception) -> str:
     orig = getattr(exc, "orig", None) or exc
     return str(orig).strip().splitlines()[0][:300] if str(orig).strip() else type(exc).__name__
+
+
+def range_hint(
+    conn: Connection,
+    view: View,
+    extent: tuple[int, int] | None = None,
+    hint_id: str = "range-hint",
+) -> Any:
+    """When the chosen range holds nothing at all (whatever the filters) but the database
+    has data (``extent``: the data's first and end ms, by default the calls' and messages'),
+    a hint with the data's first and last local day and a link to "All time"; else None."""
+    if view.range.all_time:
+        return None
+    if extent is None:
+        if has_activity(conn, view.filters):
+            return None
+        extent = view.ctx.cached("extent", 30, lambda: Q.data_extent(conn))
+    if extent is None:
+        return None
+    tz = ZoneInfo(view.tz)
+    first = datetime.fromtimestamp(extent[0] / 1000, tz).date().isoformat()
+    last = datetime.fromtimestamp((extent[1] - 1) / 1000, tz).date().isoformat()
+    href = with_changes(view.search, view.ctx.default_tz, range="all") or "?"
+    return C.range_hint(view.range.label, first, last, href, hint_id)
+
+
+def empty_state(conn: Connection, view: View, text: str, hint_id: str = "range-hint") -> Any:
+    """A page's "nothing here" text, with the :func:`range_hint` when the range is empty."""
+    hint = range_hint(conn, view, hint_id=hint_id)
+    return html.Div([C.no_data(text), hint]) if hint is not None else C.no_data(text)

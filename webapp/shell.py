@@ -21,7 +21,7 @@ from webapp import components as C
 from webapp import queries as Q
 from webapp.context import get_context
 from webapp.pages import PAGES, resolve
-from webapp.state import PRESETS, REFRESH_CHOICES, parse_query, to_query
+from webapp.state import COST_BASES, PRESETS, REFRESH_CHOICES, parse_query, to_query
 from webapp.timeranges import resolve_range
 
 _CONTROLS = ("ctl-range", "ctl-tz", "ctl-agent", "ctl-kind", "ctl-provider", "ctl-model")
@@ -94,6 +94,27 @@ def controls(default_tz: str) -> Any:
     return html.Div(row, className="controls")
 
 
+def cost_basis_control() -> Any:
+    """The global "Cost: effective | list price" switch of the cost charts (in the URL)."""
+    return html.Div(
+        [
+            html.Span("Cost", className="basis-label"),
+            dbc.RadioItems(
+                id="ctl-basis",
+                options=[{"label": v, "value": k} for k, v in COST_BASES.items()],
+                value="effective",
+                className="btn-group btn-group-sm",
+                inputClassName="btn-check",
+                labelClassName="btn btn-outline-light",
+                labelCheckedClassName="active",
+            ),
+        ],
+        className="basis-control ms-auto d-flex align-items-center",
+        title="Cost charts show the effective cost (override, else logged, else list price) "
+        "or the list price of the calls' tokens",
+    )
+
+
 def navbar() -> Any:
     links = [
         dbc.NavItem(dbc.NavLink(name, id=f"nav-{key}", href=path))
@@ -104,7 +125,11 @@ def navbar() -> Any:
             [
                 dbc.NavbarBrand("AgentBox Telemetry", href="/", className="fw-semibold"),
                 dbc.NavbarToggler(id="nav-toggle"),
-                dbc.Collapse(dbc.Nav(links, navbar=True), id="nav-collapse", navbar=True),
+                dbc.Collapse(
+                    [dbc.Nav(links, navbar=True), cost_basis_control()],
+                    id="nav-collapse",
+                    navbar=True,
+                ),
             ],
             fluid=True,
         ),
@@ -169,6 +194,7 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
     Output("ctl-kind", "options"),
     Output("ctl-provider", "options"),
     Output("ctl-model", "options"),
+    Output("ctl-basis", "value"),
     Input("url", "search"),
     Input("ctl-range", "value"),
     Input("ctl-dates", "start_date"),
@@ -179,9 +205,10 @@ def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:
     Input("ctl-provider", "value"),
     Input("ctl-model", "value"),
     Input("ctl-refresh", "value"),
+    Input("ctl-basis", "value"),
 )
 def sync_state(  # type: ignore[no-untyped-def]
-    search, rng, start, end, tz, agents, kinds, providers, models, refresh
+    search, rng, start, end, tz, agents, kinds, providers, models, refresh, basis=None
 ):
     """URL -> controls and state (on load, back/forward); controls -> URL and state. The
     filter choices are set together with the values (a value without its option would be
@@ -198,6 +225,7 @@ def sync_state(  # type: ignore[no-untyped-def]
             "providers": tuple(providers or ()),
             "models": tuple(models or ()),
             "refresh": refresh or 0,
+            "cost_basis": basis or state.cost_basis,
         }
         if trigger == "ctl-dates" and start and end:
             changes.update(range="custom", start=start[:10], end=end[:10])
@@ -228,6 +256,7 @@ def sync_state(  # type: ignore[no-untyped-def]
         state.refresh == 0,
         max(state.refresh, 1) * 1000,
         *options,
+        state.cost_basis,
     )
 
 

@@ -27,6 +27,8 @@ PRESETS: dict[str, str] = {
 }
 REFRESH_CHOICES = (0, 10, 30, 60)
 BUCKETS = ("auto", "hour", "day", "week", "month")
+# What the cost charts show: the effective cost (accounting.md §5) or the list price.
+COST_BASES: dict[str, str] = {"effective": "Effective", "list": "List price"}
 DEFAULT_RANGE = "7d"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -49,6 +51,7 @@ class ViewState:
     token_threshold: int = 100_000
     spike_factor: float = 2.0
     tool: str | None = None
+    cost_basis: str = "effective"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -79,6 +82,7 @@ _SCALAR = {
     "tokens": "token_threshold",
     "spike": "spike_factor",
     "tool": "tool",
+    "basis": "cost_basis",
 }
 
 
@@ -123,6 +127,7 @@ def _validated(state: ViewState, default_tz: str) -> ViewState:
         token_threshold=int(_num(state.token_threshold, int, d.token_threshold, 0)),
         spike_factor=float(_num(state.spike_factor, float, d.spike_factor, 1)),
         tool=state.tool or None,
+        cost_basis=state.cost_basis if state.cost_basis in COST_BASES else "effective",
     )
 
 

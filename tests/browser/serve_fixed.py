@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from ingestor.config import ServeSettings
-from webapp.app import create_app
+from webapp.app import create_app, serve
 from webapp.context import AppContext
 
 
@@ -14,7 +14,7 @@ def main() -> None:
     db, port, now = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     settings = ServeSettings(db_url=f"sqlite:///{db}", port=port)
     app = create_app(settings, AppContext(settings=settings, default_tz="UTC", clock=lambda: now))
-    app.run(host="127.0.0.1", port=port, debug=False)
+    serve(app, "127.0.0.1", port)  # the production server, as `agentbox-telemetry serve`
 
 
 if __name__ == "__main__":

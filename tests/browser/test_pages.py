@@ -154,6 +154,51 @@ def test_pages_render(page: Any, server: str, path: str, name: str, selector: st
     shot(page, name)
 
 
+def test_logs_page(page: Any, server: str) -> None:
+    page.goto(server + "/logs")
+    page.wait_for_selector("#logs-count:has-text('7 matching lines (FATAL 1 · ERROR 2 · WARN 4)')")
+    page.wait_for_selector("#logs-grid .ag-cell:has-text('uncaught exception: EADDRINUSE')")
+    page.wait_for_selector("#logs-grid a:has-text('s-main')")  # a known session is a link
+    page.wait_for_selector("#logs-levels .gtitle:has-text('Log lines per day by level')")
+    assert "active" in (page.get_attribute("#nav-logs", "class") or "")
+    shot(page, "logs")
+    page.fill("#logs-q", "95%")
+    page.press("#logs-q", "Enter")
+    page.wait_for_selector("#logs-count:has-text('1 matching line')")
+    page.wait_for_selector("#logs-grid .ag-cell:has-text('disk 95% full on /var_log')")
+
+
+def test_empty_range_links_to_all_time(page: Any, server: str) -> None:
+    page.goto(server + "/?range=custom&start=2025-01-01&end=2025-01-31")
+    page.wait_for_selector("#range-hint:has-text('2024-12-01')")
+    shot(page, "empty-range")
+    page.click("#range-hint-all")
+    page.wait_for_selector("#card-cost-value:has-text('$4.89')")
+    assert "range=all" in page.url
+
+
+def test_costs_page_and_cost_control(page: Any, server: str) -> None:
+    page.goto(server + "/costs?range=30d")
+    page.wait_for_selector("#costs-card-cost-value:has-text('$4.88')")
+    assert page.inner_text("#costs-card-list-value") == "$4.63"
+    assert page.inner_text("#costs-card-flagged-value") == "3"
+    page.wait_for_selector("#costs-source-grid .ag-cell:has-text('$4.11')")
+    page.wait_for_selector("#costs-unpriced-grid .ag-cell:has-text('llama3.3:70b')")
+    assert 'model = "llama3.3:70b"' in page.inner_text("#costs-overrides")
+    page.wait_for_selector("#costs-recent-grid a:has-text('s-dm')")
+    page.wait_for_selector("#costs-source-share .gtitle:has-text('Share of cost by source')")
+    page.wait_for_selector("#costs-savings-time .gtitle")
+    shot(page, "costs")
+    # the global "Cost" control: list price, kept in the URL and honoured by the Overview
+    page.click("#ctl-basis label:has-text('List price')")
+    page.wait_for_selector("#costs-note:has-text('list price')")
+    assert "basis=list" in page.url
+    page.click("#nav-overview")
+    page.wait_for_selector("#card-cost-value:has-text('$4.63')")
+    assert "basis=list" in page.url
+    page.wait_for_selector("#overview-cost .gtitle:has-text('list price')")
+
+
 def test_sessions_grid_opens_a_session(page: Any, server: str) -> None:
     page.goto(server + "/sessions?range=30d")
     page.wait_for_selector("#sessions-note:has-text('7 sessions active')")

@@ -7,27 +7,42 @@ import re
 from types import ModuleType
 from typing import Any
 
-from webapp.pages import alerts, cron, models, overview, session, sessions, timeline, tools
+from webapp.pages import (
+    alerts,
+    costs,
+    cron,
+    logs,
+    models,
+    overview,
+    session,
+    sessions,
+    timeline,
+    tools,
+)
 
 # nav key -> (path, name), in navigation order
 PAGES: dict[str, tuple[str, str]] = {
     "overview": ("/", "Overview"),
     "timeline": ("/timeline", "Timeline"),
     "models": ("/models", "Models"),
+    "costs": ("/costs", "Costs"),
     "tools": ("/tools", "Tools"),
     "sessions": ("/sessions", "Sessions"),
     "cron": ("/cron", "Cron & sub-agents"),
     "alerts": ("/alerts", "Alerts"),
+    "logs": ("/logs", "Logs"),
 }
 _MODULES: dict[str, ModuleType] = {
     "/": overview,
     "/overview": overview,
     "/timeline": timeline,
     "/models": models,
+    "/costs": costs,
     "/tools": tools,
     "/sessions": sessions,
     "/cron": cron,
     "/alerts": alerts,
+    "/logs": logs,
 }
 _SESSION = re.compile(r"^/session/(?P<session_id>[^/]+)/?$")
 

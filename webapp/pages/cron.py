@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from webapp import components as C
 from webapp import figures as F
 from webapp import queries as Q
-from webapp.pagekit import View, guarded
+from webapp.pagekit import View, empty_state, guarded
 from webapp.timeranges import local_datetime
 
 COLUMNS = [
@@ -40,7 +40,9 @@ def body(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
     table, series = Q.groups(conn, view.filters, starts)
     if not table:
-        return C.no_data("No cron or sub-agent calls in this range with these filters.")
+        return empty_state(
+            conn, view, "No cron or sub-agent calls in this range with these filters."
+        )
     for r in table:
         r["last"] = local_datetime(r["last_ms"], view.tz).strftime("%Y-%m-%d %H:%M")
     cron = [r for r in series if r["kind"] == "cron"]
@@ -61,6 +63,7 @@ def body(conn: Any, view: View) -> Any:
                                     "cost",
                                     f"Cost per {unit} by cron job",
                                     "Cost (USD)",
+                                    unit=unit,
                                 ),
                             ),
                         ),
@@ -78,6 +81,7 @@ def body(conn: Any, view: View) -> Any:
                                     "cost",
                                     f"Cost per {unit} by sub-agent label",
                                     "Cost (USD)",
+                                    unit=unit,
                                 ),
                             ),
                         ),

@@ -11,8 +11,9 @@ from dash.exceptions import PreventUpdate
 
 from webapp import components as C
 from webapp import figures as F
+from webapp import figures_costs as FC
 from webapp import queries as Q
-from webapp.pagekit import View, guarded
+from webapp.pagekit import View, empty_state, guarded
 
 COLUMNS = [
     C.col("provider", "Provider", minWidth=110),
@@ -40,45 +41,44 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
+    view = view.costed()
     unit, starts = view.buckets(conn)
     rows, series = Q.models_and_series(conn, view.filters, starts)
     if not rows:
-        return C.no_data()
+        return empty_state(conn, view, "Nothing in this range with these filters.")
     for r in series:
         r["name"] = f"{r['provider']}/{r['model']}"
     names = [f"{r['provider']}/{r['model']}" for r in rows]
+    cost_fig = F.stacked_by_key(
+        series, view.tz, "name", "cost", f"Cost per {unit} by model", "Cost (USD)", unit=unit
+    )
+    share_fig = F.share_donut(names, [r["cost"] for r in rows], "Share of cost")
+    columns = COLUMNS
+    if view.list_price:
+        FC.mark_list_price(cost_fig)
+        FC.mark_list_price(share_fig)
+        columns = [
+            {**c, "headerName": "List price"} if c["field"] == "cost" else c for c in COLUMNS
+        ]
     return html.Div(
         [
             C.section(
                 "Cost, tokens and calls per model",
-                C.grid("models-grid", rows, COLUMNS, height=min(80 + 42 * len(rows), 420)),
+                C.grid("models-grid", rows, columns, height=min(80 + 42 * len(rows), 420)),
             ),
             dbc.Row(
                 [
                     dbc.Col(
                         C.section(
                             "",
-                            C.graph(
-                                "models-cost-time",
-                                F.stacked_by_key(
-                                    series,
-                                    view.tz,
-                                    "name",
-                                    "cost",
-                                    f"Cost per {unit} by model",
-                                    "Cost (USD)",
-                                ),
-                            ),
+                            C.graph("models-cost-time", cost_fig),
                         ),
                         lg=8,
                     ),
                     dbc.Col(
                         C.section(
                             "",
-                            C.graph(
-                                "models-share",
-                                F.share_donut(names, [r["cost"] for r in rows], "Share of cost"),
-                            ),
+                            C.graph("models-share", share_fig),
                         ),
                         lg=4,
                     ),

@@ -11,9 +11,10 @@ from dash.exceptions import PreventUpdate
 
 from webapp import components as C
 from webapp import figures as F
+from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
-from webapp.pagekit import View, guarded
+from webapp.pagekit import View, guarded, range_hint
 from webapp.spikes import spikes
 from webapp.timeranges import local_label
 
@@ -40,6 +41,7 @@ def range_caption(view: View, conn: Any = None) -> str:
 
 
 def cards(conn: Any, view: View) -> Any:
+    view = view.costed()
     cur = Q.overview(conn, view.filters)
     prev_f = view.previous()
     prev = Q.overview(conn, prev_f) if prev_f else None
@@ -49,7 +51,13 @@ def cards(conn: Any, view: View) -> Any:
 
     hit_delta = fmt.change_points(cur["hit_rate"], prev["hit_rate"] if prev else None)
     row1 = [
-        C.metric_card("card-cost", "Cost", fmt.money(cur["cost"]), d("cost"), up_is_good=False),
+        C.metric_card(
+            "card-cost",
+            "List price" if view.list_price else "Cost",
+            fmt.money(cur["cost"]),
+            d("cost"),
+            up_is_good=False,
+        ),
         C.metric_card("card-sessions", "Sessions", fmt.count(cur["sessions"]), d("sessions")),
         C.metric_card("card-calls", "LLM calls", fmt.count(cur["calls"]), d("calls")),
         C.metric_card(
@@ -86,9 +94,11 @@ def cards(conn: Any, view: View) -> Any:
             hint="What cache-read tokens would have cost at the input price, minus their cost",
         ),
     ]
+    hint = range_hint(conn, view) if not (cur["calls"] or cur["sessions"]) else None
     return html.Div(
         [
             html.Div(range_caption(view), id="range-caption", className="range-caption"),
+            *([hint] if hint is not None else []),
             dbc.Row(row1, className="g-3"),
             dbc.Row(row2, className="g-3"),
         ]
@@ -96,26 +106,27 @@ def cards(conn: Any, view: View) -> Any:
 
 
 def charts(conn: Any, view: View) -> Any:
+    view = view.costed()
     unit, starts = view.buckets(conn)
     models, by_model = Q.models_and_series(conn, view.filters, starts, sessions=False)
     rows = Q.total_series(by_model, starts) if starts else []
     marks = spikes([r["cost"] for r in rows], min_excess=0.01)
     names = [f"{m['provider']}/{m['model']}" for m in models]
+    cost_fig = F.cost_over_time(rows, view.tz, unit, marks)
+    share_fig = F.share_donut(names, [m["cost"] for m in models], "Cost share by model")
+    if view.list_price:
+        FC.mark_list_price(cost_fig)
+        FC.mark_list_price(share_fig)
     return dbc.Row(
         [
             dbc.Col(
-                C.section(
-                    "", C.graph("overview-cost", F.cost_over_time(rows, view.tz, unit, marks))
-                ),
+                C.section("", C.graph("overview-cost", cost_fig)),
                 lg=8,
             ),
             dbc.Col(
                 C.section(
                     "",
-                    C.graph(
-                        "overview-share",
-                        F.share_donut(names, [m["cost"] for m in models], "Cost share by model"),
-                    ),
+                    C.graph("overview-share", share_fig),
                 ),
                 lg=4,
             ),

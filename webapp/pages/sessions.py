@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from webapp import components as C
 from webapp import format as fmt
 from webapp import queries as Q
-from webapp.pagekit import View, guarded
+from webapp.pagekit import View, empty_state, guarded
 from webapp.timeranges import local_datetime
 
 COLUMNS = [
@@ -95,7 +95,7 @@ def body(conn: Any, view: View) -> Any:
                 page_size=100,
             )
             if rows
-            else C.no_data("No session was active in this range with these filters."),
+            else empty_state(conn, view, "No session was active in this range with these filters."),
         ]
     )
 

@@ -12,8 +12,9 @@ from dash.exceptions import PreventUpdate
 
 from webapp import components as C
 from webapp import figures as F
+from webapp import figures_costs as FC
 from webapp import queries as Q
-from webapp.pagekit import View, guarded, page_control_to_url
+from webapp.pagekit import View, guarded, page_control_to_url, range_hint
 from webapp.spikes import spikes
 from webapp.state import BUCKETS, parse_query
 
@@ -44,6 +45,7 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
+    view = view.costed()
     unit, starts = view.buckets(conn, view.state.bucket)
     rows = Q.usage_series(conn, view.filters, starts) if starts else []
     marks = spikes([r["cost"] for r in rows], factor=view.state.spike_factor, min_excess=0.01)
@@ -52,10 +54,14 @@ def body(conn: Any, view: View) -> Any:
     if n_spikes:
         note += f" · {n_spikes} spike{'s' if n_spikes > 1 else ''} marked (cost above "
         note += f"{view.state.spike_factor:g}× the trailing 7-bucket average)"
+    cost_fig = F.cost_over_time(rows, view.tz, unit, marks)
+    if view.list_price:
+        FC.mark_list_price(cost_fig)
     return html.Div(
         [
             html.Div(note, id="timeline-note", className="range-caption"),
-            C.section("", C.graph("timeline-cost", F.cost_over_time(rows, view.tz, unit, marks))),
+            *([hint] if (hint := range_hint(conn, view)) is not None else []),
+            C.section("", C.graph("timeline-cost", cost_fig)),
             C.section("", C.graph("timeline-tokens", F.tokens_over_time(rows, view.tz, unit))),
             C.section("", C.graph("timeline-calls", F.calls_over_time(rows, view.tz, unit))),
         ]

@@ -14,7 +14,7 @@ from webapp import components as C
 from webapp import figures as F
 from webapp import format as fmt
 from webapp import queries as Q
-from webapp.pagekit import View, guarded, page_control_to_url
+from webapp.pagekit import View, empty_state, guarded, page_control_to_url
 from webapp.timeranges import local_datetime
 
 SUMMARY_COLUMNS = [
@@ -57,7 +57,7 @@ def layout(search: str = "", **_: Any) -> Any:
 def summary(conn: Any, view: View) -> Any:
     rows = Q.tools_summary(conn, view.filters)
     if not rows:
-        return C.no_data("No tool calls in this range with these filters.")
+        return empty_state(conn, view, "No tool calls in this range with these filters.")
     names = [r["tool"] for r in rows]
     chosen = view.state.tool if view.state.tool in names else names[0]
     top = rows[:15]
@@ -155,6 +155,7 @@ def trends(conn: Any, view: View) -> Any:
                             f"Tool calls per {unit}",
                             "Calls",
                             money=False,
+                            unit=unit,
                         ),
                     ),
                 ),

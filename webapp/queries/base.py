@@ -47,6 +47,7 @@ class Filters:
     kinds: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    cost_basis: str = "effective"  # "list": the ``cost`` metric sums the list price instead
 
     @property
     def use_rollups(self) -> bool:
@@ -105,8 +106,10 @@ def usage_source(
 ) -> tuple[Table, Column[Any], dict]:
     """(table, time column, metric expressions) for call questions: ``model_hourly`` or, when
     the question needs the session (``per_session``), ``usage_hourly``; raw ``usage`` when
-    the rollup rule does not allow either."""
+    the rollup rule does not allow either. With ``f.cost_basis == "list"`` the ``cost``
+    metric is the list price (``priced_cost``; unknown prices count as 0)."""
     use = f.use_rollups if rollup is None else rollup
+    list_price = f.cost_basis == "list"
     if use:
         t = usage_hourly if per_session else model_hourly
         m: dict[str, _CE[Any]] = {
@@ -116,7 +119,7 @@ def usage_source(
             "output": func.sum(t.c.output_tokens),
             "cache_read": func.sum(t.c.cache_read_tokens),
             "cache_write": func.sum(t.c.cache_write_tokens),
-            "cost": func.sum(t.c.cost),
+            "cost": func.sum(t.c.priced_cost if list_price else t.c.cost),
             "savings": func.sum(t.c.cache_savings),
         }
         return t, t.c.hour_ms, m
@@ -128,7 +131,7 @@ def usage_source(
         "output": func.sum(t.c.output_tokens),
         "cache_read": func.sum(t.c.cache_read_tokens),
         "cache_write": func.sum(t.c.cache_write_tokens),
-        "cost": func.sum(t.c.cost),
+        "cost": func.sum(func.coalesce(t.c.priced_cost, 0) if list_price else t.c.cost),
         "savings": func.sum(func.coalesce(t.c.cache_savings, 0)),
     }
     return t, t.c.ts_ms, m

@@ -71,6 +71,12 @@ def data_extent(conn: Connection) -> tuple[int, int] | None:
     return int(min(lows)), int(max(highs)) + 3_600_000
 
 
+def has_activity(conn: Connection, f: Filters) -> bool:
+    """Any transcript entry in the range, whatever the filters (one index probe)."""
+    stmt = select(messages.c.ts_ms).where(*time_conds(messages.c.ts_ms, f)).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
 def filter_options(conn: Connection) -> dict[str, list[str]]:
     """Values offered by the agent, kind, provider and model filters."""
     agents = conn.execute(select(sessions.c.agent_id).distinct()).scalars().all()
