@@ -80,7 +80,11 @@ def test_cost_totals(conn: Connection) -> None:
     month = QC.cost_totals(conn, filters("30d"))
     assert month["calls"] == 12
     assert (month["cost"], month["list_price"], month["logged"], month["savings"]) == (
-        pytest.approx(4.88), pytest.approx(4.628), pytest.approx(4.86), pytest.approx(0.71))  # fmt: skip
+        pytest.approx(4.88),
+        pytest.approx(4.628),
+        pytest.approx(4.86),
+        pytest.approx(0.71),
+    )
     for preset in ("7d", "30d", "today"):
         f = filters(preset)
         assert QC.cost_totals(conn, f) == pytest.approx(QC.cost_totals(conn, raw(f)))
@@ -99,19 +103,35 @@ def test_cost_by_source(conn: Connection) -> None:
     ]
     month = QC.cost_by_source(conn, filters("30d"))
     assert rounded(month, "source", "calls", "cost") == [
-        ("override", 1, 0.75), ("logged", 8, 4.11), ("priced", 2, 0.02), ("unknown", 1, 0.0)]  # fmt: skip
+        ("override", 1, 0.75),
+        ("logged", 8, 4.11),
+        ("priced", 2, 0.02),
+        ("unknown", 1, 0.0),
+    ]
     assert sum(r["calls"] for r in month) == QC.cost_totals(conn, filters("30d"))["calls"]
     openai = QC.cost_by_source(conn, filters(providers=("openai",)))
     assert rounded(openai, "source", "calls", "cost") == [
-        ("override", 0, 0.0), ("logged", 4, 0.33), ("priced", 0, 0.0), ("unknown", 0, 0.0)]  # fmt: skip
+        ("override", 0, 0.0),
+        ("logged", 4, 0.33),
+        ("priced", 0, 0.0),
+        ("unknown", 0, 0.0),
+    ]
     cron = QC.cost_by_source(conn, filters(kinds=("cron",)))
     assert rounded(cron, "source", "calls", "cost") == [
-        ("override", 0, 0.0), ("logged", 1, 0.03), ("priced", 1, 0.02), ("unknown", 0, 0.0)]  # fmt: skip
+        ("override", 0, 0.0),
+        ("logged", 1, 0.03),
+        ("priced", 1, 0.02),
+        ("unknown", 0, 0.0),
+    ]
     # per-call facts: always from the raw table, so a non-whole-hour range agrees exactly
     assert QC.cost_by_source(conn, raw(filters("30d"))) == month
     ny = QC.cost_by_source(conn, filters("today", "America/New_York"))
     assert rounded(ny, "source", "calls", "cost") == [
-        ("override", 0, 0.0), ("logged", 1, 0.01), ("priced", 1, 0.02), ("unknown", 0, 0.0)]  # fmt: skip
+        ("override", 0, 0.0),
+        ("logged", 1, 0.01),
+        ("priced", 1, 0.02),
+        ("unknown", 0, 0.0),
+    ]
 
 
 def test_unpriced_models(conn: Connection, small_db: Path, tmp_path: Path) -> None:
@@ -212,12 +232,16 @@ def test_list_price_basis_on_every_cost_query(conn: Connection) -> None:
     a = {r["bucket_ms"]: round(r["cost"], 4) for r in Q.usage_series(conn, f, starts) if r["cost"]}
     b = {r["bucket_ms"]: round(r["cost"], 4) for r in Q.usage_series(conn, raw(f), starts)
          if r["cost"]}  # fmt: skip
-    assert a == b == {
-        ms("2025-03-10T00:00"): 0.03,
-        ms("2025-03-12T00:00"): 0.02,
-        ms("2025-03-14T00:00"): 1.5,
-        ms("2025-03-15T00:00"): 1.078,
-    }
+    assert (
+        a
+        == b
+        == {
+            ms("2025-03-10T00:00"): 0.03,
+            ms("2025-03-12T00:00"): 0.02,
+            ms("2025-03-14T00:00"): 1.5,
+            ms("2025-03-15T00:00"): 1.078,
+        }
+    )
     month = replace(filters("30d"), cost_basis="list")
     assert Q.overview(conn, month)["cost"] == pytest.approx(4.628)  # c13: no price, counts 0
 
@@ -267,7 +291,10 @@ def test_override_entries_form_one_file() -> None:
     rows = [{"provider": "ollama", "model": "a", "calls": 1, "tokens": 5},
             {"provider": "vllm", "model": "b", "calls": 3, "tokens": 7}]  # fmt: skip
     entries = parse_overrides(tomllib.loads(overrides_file(rows)))
-    assert [(o.provider, o.model, o.entry) for o in entries] == [("ollama", "a", 1), ("vllm", "b", 2)]
+    assert [(o.provider, o.model, o.entry) for o in entries] == [
+        ("ollama", "a", 1),
+        ("vllm", "b", 2),
+    ]
     # no model id: nothing can match exactly, the entry is only a comment
     assert tomllib.loads(override_entry("ollama", "")) == {}
 

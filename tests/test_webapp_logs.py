@@ -204,7 +204,7 @@ def test_page_filters(app_ctx: AppContext) -> None:
     body, _ = render(state(tz="America/New_York"))
     fig = by_id(body, "logs-levels").figure
     warn = next(d for d in fig["data"] if d["name"] == "WARN")
-    assert warn["y"] == [1, 3, 0]  # Mar 12, Mar 14, Mar 15 (New York days)
+    assert warn["y"] == [0, 0, 0, 1, 0, 3, 0]  # New York days Mar 9 … Mar 15
     assert by_id(body, "logs-grid").rowData[0]["time"] == "2025-03-15 06:00:00"
     # the agent filter
     body, _ = render(state(agents=("ops",)))

@@ -162,8 +162,20 @@ CALLS: list[tuple[str, str, str, str, str, int, int, int, int, float, bool, floa
         None,
     ),
     # A local model no price table knows: nothing logged, cost unknown (accounting.md §5).
-    ("c13", "2025-03-05T14:00", "s-old", "ollama", "llama3.3:70b", 1200, 300, 0, 0, 0.0, False,
-     None),  # fmt: skip
+    (
+        "c13",
+        "2025-03-05T14:00",
+        "s-old",
+        "ollama",
+        "llama3.3:70b",
+        1200,
+        300,
+        0,
+        0,
+        0.0,
+        False,
+        None,
+    ),
 ]
 
 # The cost columns of each call (its effective ``cost`` is the one in CALLS): entry_id ->

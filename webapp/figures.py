@@ -435,12 +435,15 @@ LEVEL_COLORS = {
 }
 
 
-def log_levels_over_time(rows: Sequence[dict[str, Any]], tz: str, unit: str) -> Fig:
-    """Gateway log lines per bucket, stacked by level (worst on top of the stack)."""
+def log_levels_over_time(
+    rows: Sequence[dict[str, Any]], tz: str, unit: str, starts: Sequence[int] = ()
+) -> Fig:
+    """Gateway log lines per bucket, stacked by level (worst on top of the stack). With
+    ``starts`` (bucket starts + end) every bucket of the range is on the axis."""
     title = f"Log lines per {unit} by level"
     if not rows:
         return empty(title, "No matching log lines in this range")
-    buckets = sorted({r["bucket_ms"] for r in rows})
+    buckets = sorted({r["bucket_ms"] for r in rows} | set(list(starts)[:-1]))
     counts: dict[str, dict[int, int]] = defaultdict(dict)
     for r in rows:
         counts[r["level"]][r["bucket_ms"]] = r["lines"]

@@ -6,6 +6,8 @@ prices to fill in. Pure text, no Dash, no database."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 REPRICE_HINT = "agentbox-telemetry reprice --prices FILE"
 
@@ -45,14 +47,14 @@ def override_entry(provider: str, model: str, calls: int = 0, tokens: int = 0) -
     return "\n".join([*head, *body]) + "\n"
 
 
-def overrides_file(models: list[dict[str, object]]) -> str:
+def overrides_file(models: Sequence[Mapping[str, Any]]) -> str:
     """Every entry for ``models`` (rows with provider, model, calls, tokens), one file."""
     return "\n".join(
         override_entry(
             str(m["provider"]),
             str(m["model"]),
-            int(m.get("calls", 0) or 0),  # type: ignore[call-overload]
-            int(m.get("tokens", 0) or 0),  # type: ignore[call-overload]
+            int(m.get("calls") or 0),
+            int(m.get("tokens") or 0),
         )
         for m in models
     )

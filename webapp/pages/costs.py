@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from webapp import components as C
 from webapp import figures_costs as FC
 from webapp import format as fmt
+from webapp import queries as Q
 from webapp.pagekit import View, empty_state, guarded
 from webapp.pricehints import REPRICE_HINT, overrides_file
 from webapp.queries import costs as QC
@@ -144,7 +145,9 @@ def _unpriced(rows: list[dict[str, Any]], view: View) -> Any:
         C.grid("costs-unpriced-grid", rows, UNPRICED_COLUMNS, height=min(80 + 42 * len(rows), 300)),
         html.Div(
             [
-                html.Span("Override entries to paste into your price overrides file", className="me-2"),
+                html.Span(
+                    "Override entries to paste into your price overrides file", className="me-2"
+                ),
                 dcc.Clipboard(target_id="costs-overrides", title="Copy", className="copy-button"),
             ],
             className="mt-3 mb-1 small text-secondary d-flex align-items-center",
@@ -162,9 +165,7 @@ def _unpriced(rows: list[dict[str, Any]], view: View) -> Any:
     )
 
 
-def _disagreements(
-    counts: list[dict[str, Any]], recent: list[dict[str, Any]], view: View
-) -> Any:
+def _disagreements(counts: list[dict[str, Any]], recent: list[dict[str, Any]], view: View) -> Any:
     title = "Logged cost vs list price"
     if not counts:
         return C.section(title, C.no_data("No call's logged cost disagrees with its list price."))
@@ -220,10 +221,14 @@ def body(conn: Any, view: View) -> Any:
     totals = QC.cost_totals(conn, f)
     if not totals["calls"]:
         return empty_state(conn, view, "No LLM calls in this range with these filters.")
-    sources = QC.cost_by_source(conn, f)
-    unpriced = QC.unpriced_models(conn, f)
-    counts = QC.disagreement_counts(conn, f)
-    recent = QC.recent_disagreements(conn, f)
+    # per-call facts come from the raw table: ask the four questions at the same time
+    sources, unpriced, counts, recent = Q.run_parallel(
+        conn,
+        lambda c: QC.cost_by_source(c, f),
+        lambda c: QC.unpriced_models(c, f),
+        lambda c: QC.disagreement_counts(c, f),
+        lambda c: QC.recent_disagreements(c, f),
+    )
     note = "Amounts in USD · charts show the " + (
         "list price (Cost: list price)" if view.list_price else "effective cost"
     )

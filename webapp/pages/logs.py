@@ -217,7 +217,12 @@ def body(conn: Any, view: View, q: LQ.LogQuery) -> tuple[Any, Any]:
     if recent:
         table: Any = C.section(
             "Most recent lines",
-            C.grid("logs-grid", [_row(r, view) for r in recent], COLUMNS, height=560),
+            C.grid(
+                "logs-grid",
+                [_row(r, view) for r in recent],
+                COLUMNS,
+                height=min(110 + 42 * len(recent), 600),
+            ),
             subtitle=f"Newest first, times in {view.tz}{agent_note}",
         )
     else:
@@ -241,7 +246,9 @@ def body(conn: Any, view: View, q: LQ.LogQuery) -> tuple[Any, Any]:
                 html.Div(summary, id="logs-count", className="range-caption"),
                 C.section(
                     "",
-                    C.graph("logs-levels", F.log_levels_over_time(series, view.tz, unit), 300),
+                    C.graph(
+                        "logs-levels", F.log_levels_over_time(series, view.tz, unit, starts), 300
+                    ),
                 ),
                 table,
             ]

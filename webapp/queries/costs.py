@@ -106,7 +106,9 @@ def cost_by_source(conn: Connection, f: Filters) -> list[dict[str, Any]]:
     )
     found = {r["source"]: _clean(r) for r in mappings(conn, stmt)}
     names = [*COST_SOURCES, *sorted(s for s in found if s not in COST_SOURCES)]
-    rows = [found.get(s) or {"source": s, "calls": 0, "cost": 0.0, "list_price": 0.0} for s in names]
+    rows = [
+        found.get(s) or {"source": s, "calls": 0, "cost": 0.0, "list_price": 0.0} for s in names
+    ]
     calls = sum(r["calls"] for r in rows)
     cost = sum(r["cost"] for r in rows)
     for r in rows:
