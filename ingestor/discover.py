@@ -37,7 +37,7 @@ __all__ = [
 # -- classification by name ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameClass:
     """What a file name says about a file."""
 
@@ -170,7 +170,7 @@ def _classify_sessions_json(name: str) -> NameClass:
 # -- candidates --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A file worth reading, with its source kind (schema ``SOURCE_KINDS``) and agent."""
 

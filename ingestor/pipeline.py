@@ -267,6 +267,8 @@ class Pipeline:
             plan = self._plan(cand, stats, seen)
             if plan is not None:
                 planned.append((cand, *plan))
+        others = [c for c in cands if c.kind in ("sqlite_store", "gateway_log")]
+        del found, cands, known  # a pass over many files keeps only what it will read
         fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
         for cand, st, maybe, start in planned:
             src = maybe if maybe is not None else fresh[str(cand.path)]
@@ -283,7 +285,7 @@ class Pipeline:
                 progress(done, total)
         # >>> SQLite agent stores and gateway logs: see ingestor/pipeline_extra.py
         if stop is None or not stop.is_set():
-            pipeline_extra.read_extra(self, cands, batch, stats, seen, stop)
+            pipeline_extra.read_extra(self, others, batch, stats, seen, stop)
         # <<<
         self._flush(batch, stats)
         self._mark_gone(seen, stats)
