@@ -87,6 +87,10 @@ def checkpoint(engine: Engine, truncate: bool = False) -> None:
     try:
         cur = raw.cursor()
         cur.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if truncate else 'PASSIVE'})")
+        if truncate:
+            # Keep the planner's statistics current (cheap; SQLite decides what to analyze),
+            # so the dashboard's queries use the intended indexes.
+            cur.execute("PRAGMA optimize")
         cur.close()
     finally:
         raw.close()
@@ -166,6 +170,7 @@ class Daemon:
                     last_scan = time.monotonic()
                 if time.monotonic() - last_beat >= self.settings.heartbeat_interval_s:
                     last_beat = time.monotonic()
+                    checkpoint(self.engine, truncate=True)
                     log.info(
                         "heartbeat: %d passes, %d calls ingested since start",
                         self.passes,
