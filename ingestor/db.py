@@ -90,10 +90,28 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+        event.listen(engine, "connect", _numeric_as_number)
+        return engine
     raise DatabaseError(
         f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
     )
+
+
+def _numeric_as_number(dbapi_conn: Any, _record: Any) -> None:
+    """PostgreSQL returns SUM(bigint) as NUMERIC, which psycopg loads as ``Decimal``; SQLite
+    returns int/float. Load NUMERIC as int (integral) or float so both databases give the same
+    Python types to every caller."""
+    from psycopg.adapt import Loader
+
+    class NumberLoader(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            if text.lstrip("-").isdigit():
+                return int(text)
+            return float(text)
+
+    dbapi_conn.adapters.register_loader("numeric", NumberLoader)
 
 
 def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engine:
@@ -127,7 +145,7 @@ def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engi
         # independent queries on several connections at once.
         return create_engine("sqlite://", creator=_connect, poolclass=QueuePool, pool_size=8)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
+        engine = create_engine(
             parsed,
             pool_pre_ping=True,
             connect_args={
@@ -135,6 +153,8 @@ def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engi
                 f"-c statement_timeout={int(statement_timeout_ms)}"
             },
         )
+        event.listen(engine, "connect", _numeric_as_number)
+        return engine
     raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
 
 

@@ -246,9 +246,9 @@ def savings(
     the range (largest savings first, models without savings left out), and (with
     ``starts``) savings per local bucket and model. From ``model_hourly`` when the rollup rule
     allows, else from ``usage``: the same numbers."""
-    if starts and series_uses_rollups(f, starts) != f.use_rollups:
-        return savings(conn, f)[0], savings(conn, f, starts)[1]
-    t, tcol, sums = _sums(f)
+    # Buckets that are not whole hours need the raw table for the series; then the per-model
+    # part reads it too (same numbers, one query).
+    t, tcol, sums = _sums(f, series_uses_rollups(f, starts) if starts else None)
     keys = [t.c.provider, t.c.model]
     cols: list[Any] = list(keys)
     if starts:

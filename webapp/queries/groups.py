@@ -37,9 +37,9 @@ def groups(
     cost and last activity in the range, and (with ``starts``) cost and calls per local
     bucket, kind and group name. One query over the calls per session (and cell), grouped
     into jobs / labels here: the groups' sessions are few next to the calls."""
+    # When the buckets are not whole hours (a half-hour zone) the series needs the raw
+    # table; the table part then reads it too (same numbers, one query).
     rollup = f.use_rollups if not starts else series_uses_rollups(f, starts)
-    if starts and rollup != f.use_rollups:  # the table and the series read different tables
-        return groups(conn, f)[0], groups(conn, f, starts)[1]
     kinds = [k for k in GROUP_KINDS if not f.kinds or k in f.kinds]
     if not kinds:
         return [], []
