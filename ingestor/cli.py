@@ -170,6 +170,14 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (default: $TELEMETRY_PORT or 8501).")
     ] = None,
+    query_timeout: Annotated[
+        float,
+        typer.Option(
+            "--query-timeout",
+            help="Seconds any one dashboard query may run "
+            "(default: $TELEMETRY_QUERY_TIMEOUT or 5).",
+        ),
+    ] = 0,
 ) -> None:
     """Serve the dashboard (read-only on the database)."""
     env = _env()
@@ -177,7 +185,18 @@ def serve(
         addr, p = config.serve_defaults(env)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    settings = config.ServeSettings(db_url=_db_url(db), host=host or addr, port=port or p)
+    try:
+        timeout_s = query_timeout or float(env.get("TELEMETRY_QUERY_TIMEOUT") or 5)
+    except ValueError as exc:
+        raise UserError("TELEMETRY_QUERY_TIMEOUT must be a number of seconds") from exc
+    if timeout_s <= 0:
+        raise UserError("--query-timeout must be a positive number of seconds")
+    settings = config.ServeSettings(
+        db_url=_db_url(db),
+        host=host or addr,
+        port=port or p,
+        query_timeout_ms=int(timeout_s * 1000),
+    )
     from webapp.app import run
 
     run(settings)
