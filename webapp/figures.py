@@ -293,21 +293,32 @@ def stacked_by_key(
 
 
 def share_donut(labels: Sequence[str], values: Sequence[float], title: str) -> Fig:
+    """Share of a total; beyond the six largest slices the rest is one "other" slice, and the
+    legend sits under the ring so long model names never squeeze it."""
     if not values or sum(values) <= 0:
         return empty(title, "No cost in this range")
+    pairs = list(zip(labels, values, strict=True))
+    if len(pairs) > 7:  # keep the six largest, in the caller's order
+        top = {i for i, _ in sorted(enumerate(values), key=lambda p: -p[1])[:6]}
+        rest = sum(v for i, v in enumerate(values) if i not in top)
+        pairs = [p for i, p in enumerate(pairs) if i in top] + [("other", rest)]
     fig = go.Figure(
         go.Pie(
-            labels=list(labels),
-            values=list(values),
+            labels=[p[0] for p in pairs],
+            values=[p[1] for p in pairs],
             hole=0.55,
             sort=False,
-            marker={"colors": PALETTE[: len(values)]},
+            marker={"colors": PALETTE[: len(pairs)]},
             hovertemplate="%{label}<br>$%{value:,.4f} (%{percent})<extra></extra>",
             textinfo="percent",
+            textposition="inside",
+            insidetextorientation="horizontal",
         )
     )
     fig = _layout(fig, title, "", "", unified=False)
-    fig["layout"]["legend"] = {"orientation": "v", "y": 0.5, "x": 1.02}
+    fig["layout"]["legend"] = {"orientation": "h", "y": -0.05, "x": 0.5, "xanchor": "center",
+                               "yanchor": "top"}  # fmt: skip
+    fig["layout"]["uniformtext"] = {"minsize": 10, "mode": "hide"}
     return fig
 
 
