@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import migrations
 
@@ -20,9 +20,16 @@ def alembic_config() -> Config:
     return cfg
 
 
+#: PostgreSQL advisory lock held while migrating, so ingestors starting together on many
+#: hosts migrate one at a time (the others then find the schema at head).
+PG_MIGRATION_LOCK = 0x41474244  # "AGBD"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

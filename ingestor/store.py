@@ -48,6 +48,9 @@ GATEWAY_COLS = (
 ).split()
 
 
+#: Key of the PostgreSQL advisory lock that serializes commits from many ingestors.
+PG_WRITER_LOCK = 0x41474254  # "AGBT"
+
 #: WAL size past which the writer forces a checkpoint (the file then starts again at zero).
 WAL_LIMIT = 16 * 1024 * 1024
 
@@ -150,6 +153,11 @@ class Store:
             raw.close()
 
     def _commit(self, conn: Connection, b: Batch, st: CommitStats) -> None:
+        if not self.sqlite:
+            # Many hosts may feed one PostgreSQL database: their commits take turns, so the
+            # rollup recomputations (delete + insert of a cell) never race. SQLite already
+            # serializes writers with BEGIN IMMEDIATE.
+            self._exec(conn, "SELECT pg_advisory_xact_lock(%s)", (PG_WRITER_LOCK,))
         now = now_ms()
         self._sessions(conn, b, now)
         self._index(conn, b, now)
