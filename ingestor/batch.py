@@ -80,6 +80,8 @@ class Batch:
     orphan_results: dict[tuple[str, str], MessageRow] = field(default_factory=dict)
     lines: int = 0
     _origin: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    # block indexes of each message's tool calls, so a replaced copy drops them directly
+    _blocks: dict[tuple[str, int], list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.lines
@@ -99,20 +101,22 @@ class Batch:
         self._origin[m_key] = m_source
         if rec.call is not None:
             self.calls[m_key] = rec.call
+        if rec.tool_calls:
+            self._blocks[m_key] = [tc.block_index for tc in rec.tool_calls]
         for tc in rec.tool_calls:
             self.tool_calls[(tc.entry_id, tc.ts_ms, tc.block_index)] = tc
             if tc.tool_call_id:
                 pk = (tc.session_id, tc.tool_call_id)
                 orphan = self.orphan_results.pop(pk, None)
                 if orphan is not None:
-                    self._pair(tc, orphan)
+                    self.pair(tc, orphan)
                 else:
                     self.pending[pk] = tc
         if m.role == "toolResult" and m.tool_call_id:
             pk = (m.session_id, m.tool_call_id)
             call = self.pending.pop(pk, None)
             if call is not None:
-                self._pair(call, m)
+                self.pair(call, m)
             else:
                 self.orphan_results[pk] = m
         if rec.title is not None or rec.cron is not None:
@@ -125,7 +129,8 @@ class Batch:
                 facts.cron_job_id, facts.cron_name = rec.cron
 
     @staticmethod
-    def _pair(call: ToolCallRow, result: MessageRow) -> None:
+    def pair(call: ToolCallRow, result: MessageRow) -> None:
+        """Pair a call with its result message (also used by the store across batches)."""
         apply_result(
             call,
             result.entry_id,
@@ -140,8 +145,8 @@ class Batch:
     def _drop(self, key: tuple[str, int]) -> None:
         self.messages.pop(key, None)
         self.calls.pop(key, None)
-        for k in [k for k in self.tool_calls if k[0] == key[0] and k[1] == key[1]]:
-            tc = self.tool_calls.pop(k)
+        for idx in self._blocks.pop(key, ()):
+            tc = self.tool_calls.pop((key[0], key[1], idx))
             if tc.tool_call_id:
                 self.pending.pop((tc.session_id, tc.tool_call_id), None)
 

@@ -196,6 +196,7 @@ def serve(
         host=host or addr,
         port=port or p,
         query_timeout_ms=int(timeout_s * 1000),
+        extra={"tz": config.local_zone_name(env)},
     )
     from webapp.app import run
 
@@ -220,7 +221,7 @@ def report(
     from ingestor import reports
     from ingestor.db import make_readonly_engine
 
-    zone = tz or _local_zone()
+    zone = tz or config.local_zone_name(_env())
     rng = reports.make_range(since, until, zone)
     if kind not in reports.KINDS:
         raise UserError(f"unknown report {kind!r}: use one of {', '.join(reports.KINDS)}")
@@ -233,22 +234,6 @@ def report(
         from ingestor.render import render_report
 
         render_report(kind, data)
-
-
-def _local_zone() -> str:
-    import os
-
-    tzname = os.environ.get("TZ")
-    if tzname and "/" in tzname:
-        return tzname.lstrip(":")
-    try:
-        link = Path("/etc/localtime").resolve()
-        parts = link.parts
-        if "zoneinfo" in parts:
-            return "/".join(parts[parts.index("zoneinfo") + 1 :])
-    except OSError:
-        pass
-    return "UTC"
 
 
 # --- demo -----------------------------------------------------------------------------------

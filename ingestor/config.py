@@ -56,6 +56,21 @@ def default_sources(env: Mapping[str, str], home: Path) -> list[Path]:
     return out
 
 
+def local_zone_name(env: Mapping[str, str]) -> str:
+    """The machine's IANA time zone: ``TZ`` when it names one, else the /etc/localtime link,
+    else UTC (the default zone of reports and the dashboard)."""
+    tzname = (env.get("TZ") or "").lstrip(":")
+    if "/" in tzname:
+        return tzname
+    try:
+        parts = Path("/etc/localtime").resolve().parts
+        if "zoneinfo" in parts:
+            return "/".join(parts[parts.index("zoneinfo") + 1 :]) or "UTC"
+    except OSError:
+        pass
+    return "UTC"
+
+
 def default_host_id(env: Mapping[str, str]) -> str:
     return env.get("TELEMETRY_HOST_ID") or socket.gethostname() or "localhost"
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from ingestor import migrate
 from ingestor.config import IngestSettings
-from ingestor.db import make_engine
+from ingestor.db import checkpoint, make_engine
 from ingestor.pipeline import PassStats, Pipeline
 from ingestor.pricing import Pricer
 from ingestor.store import Store
@@ -80,22 +80,6 @@ def one_pass(settings: IngestSettings, pipeline: Pipeline) -> PassStats:
         return pipeline.run_pass(settings.sources, progress=progress)
 
 
-def checkpoint(engine: Engine, truncate: bool = False) -> None:
-    if engine.dialect.name != "sqlite":
-        return
-    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
-    try:
-        cur = raw.cursor()
-        cur.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if truncate else 'PASSIVE'})")
-        if truncate:
-            # Keep the planner's statistics current (cheap; SQLite decides what to analyze),
-            # so the dashboard's queries use the intended indexes.
-            cur.execute("PRAGMA optimize")
-        cur.close()
-    finally:
-        raw.close()
-
-
 def run(settings: IngestSettings) -> None:
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
@@ -104,7 +88,7 @@ def run(settings: IngestSettings) -> None:
     engine, pipeline = build(settings)
     if not settings.watch:
         stats = one_pass(settings, pipeline)
-        checkpoint(engine, truncate=True)
+        checkpoint(engine, truncate=True, optimize=True)
         print(closing_line(stats), file=sys.stderr if settings.progress else sys.stdout)
         return
     Daemon(settings, engine, pipeline).run()
@@ -170,7 +154,7 @@ class Daemon:
                     last_scan = time.monotonic()
                 if time.monotonic() - last_beat >= self.settings.heartbeat_interval_s:
                     last_beat = time.monotonic()
-                    checkpoint(self.engine, truncate=True)
+                    checkpoint(self.engine, truncate=True, optimize=True)
                     log.info(
                         "heartbeat: %d passes, %d calls ingested since start",
                         self.passes,
@@ -183,7 +167,7 @@ class Daemon:
         finally:
             obs.stop()
             obs.join(timeout=5)
-            checkpoint(self.engine, truncate=True)
+            checkpoint(self.engine, truncate=True, optimize=True)
             log.info("stopped")
 
     def _pass(self) -> None:

@@ -8,9 +8,10 @@ checks shapes and converts timestamps.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -118,8 +119,6 @@ def iso_to_ms(value: Any) -> int | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        from datetime import UTC
-
         dt = dt.replace(tzinfo=UTC)
     return round(dt.timestamp() * 1000)
 
@@ -215,8 +214,6 @@ def parse_object(obj: dict[str, Any], warnings: list[str] | None = None) -> Pars
     eid = obj.get("id")
     if not isinstance(eid, str) or not eid:
         # v1 files have no entry ids: a stable id from the content keeps duplicates together.
-        import hashlib
-
         eid = "h" + hashlib.sha1(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:15]
     parent_id = obj.get("parentId")
     if typ == "message" and not isinstance(obj.get("message"), dict):

@@ -537,15 +537,19 @@ class Pipeline:
         data: bytes,
         batch: Batch,
         stats: PassStats,
+        note: str = "",
     ) -> None:
+        """Normalize one entry into the batch; problems are recorded (``note`` is appended to
+        their reasons: the SQLite store names the session there)."""
         try:
             rec = normalize_entry(e, ctx)
         except Exception as exc:  # a rule we did not foresee must not stop the file
-            batch.error(src.id, src.path, offset, f"unexpected entry shape: {exc!r}"[:300], data)
+            reason = f"unexpected entry shape: {exc!r}"[:300] + note
+            batch.error(src.id, src.path, offset, reason, data)
             stats.errors += 1
             return
         for w in rec.warnings:
-            batch.error(src.id, src.path, offset, w, data, "warning")
+            batch.error(src.id, src.path, offset, w + note, data, "warning")
             stats.warnings += 1
         batch.add(rec, src.id, offset)
 

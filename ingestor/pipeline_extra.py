@@ -32,8 +32,8 @@ from sqlalchemy import text
 from ingestor.batch import Batch, SourceUpdate
 from ingestor.discover import Candidate
 from ingestor.gateway_logs import LogLineError, parse_log_line
-from ingestor.normalize import SessionCtx, normalize_entry
-from ingestor.parse import Entry, Header, LineError, parse_line
+from ingestor.normalize import SessionCtx
+from ingestor.parse import Header, LineError, parse_line
 from ingestor.sqlite_source import PAGE_ROWS, AgentStore, StoreBusy
 from ingestor.tail import LineReader, head_fingerprint
 
@@ -274,7 +274,7 @@ def _read_session(
                     f = batch.facts(sid, agent)
                     f.path = f.path or path
                     ctx = SessionCtx(sid, pipe._created_of(sid), agent)
-                _entry(parsed, ctx, src.id, path, sid, ev.seq, ev.data, batch, stats)
+                pipe._entry(parsed, ctx, src, ev.seq, ev.data, batch, stats, _note(sid))
         if batch.lines >= pipe.batch_lines:
             pipe._flush(batch, stats)
         if len(page) < PAGE_ROWS:
@@ -291,30 +291,10 @@ def _error(
     data: bytes | None,
     severity: str = "error",
 ) -> None:
-    # The offset is the seq, shared by every session of the store: the session id in the
-    # reason keeps (source_id, line_offset, reason) unique per event.
-    batch.error(source_id, path, seq, f"{reason} [session {sid}]", data, severity)
+    batch.error(source_id, path, seq, reason + _note(sid), data, severity)
 
 
-def _entry(
-    e: Entry,
-    ctx: SessionCtx,
-    source_id: int,
-    path: str,
-    sid: str,
-    seq: int,
-    data: bytes,
-    batch: Batch,
-    stats: PassStats,
-) -> None:
-    """The pipeline's ``_entry`` for a store event (offset = seq)."""
-    try:
-        rec = normalize_entry(e, ctx)
-    except Exception as exc:  # a rule we did not foresee must not stop the store
-        _error(batch, source_id, path, sid, seq, f"unexpected entry shape: {exc!r}"[:300], data)
-        stats.errors += 1
-        return
-    for w in rec.warnings:
-        _error(batch, source_id, path, sid, seq, w, data, "warning")
-        stats.warnings += 1
-    batch.add(rec, source_id, seq)
+def _note(sid: str) -> str:
+    """Appended to the reason of a store event's error: the offset is the seq, shared by every
+    session of the store, so the session id keeps (source_id, line_offset, reason) unique."""
+    return f" [session {sid}]"

@@ -86,6 +86,27 @@ def _i(x: Any) -> int:
     return int(x or 0)
 
 
+#: The call measures every report sums, in this order (see ``_call_sums``).
+CALL_SUMS = (
+    "COUNT(*), SUM(CASE WHEN failed THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens), "
+    "SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(logged_cost), SUM(cost)"
+)
+
+
+def _call_sums(v: Any) -> dict[str, Any]:
+    """The eight values of ``CALL_SUMS`` as the reports' JSON fields."""
+    return {
+        "llm_calls": _i(v[0]),
+        "failed_calls": _i(v[1]),
+        "input_tokens": _i(v[2]),
+        "output_tokens": _i(v[3]),
+        "cache_read_tokens": _i(v[4]),
+        "cache_write_tokens": _i(v[5]),
+        "logged_cost_usd": _f(v[6]),
+        "cost_usd": _f(v[7]),
+    }
+
+
 def iso_ms(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -102,14 +123,7 @@ def summary(conn: Connection, r: Range) -> dict[str, Any]:
         ),
         p,
     ).scalar()
-    u = conn.execute(
-        text(
-            "SELECT COUNT(*), SUM(CASE WHEN failed THEN 1 ELSE 0 END), SUM(input_tokens), "
-            "SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens), "
-            f"SUM(logged_cost), SUM(cost) FROM usage WHERE {w}"
-        ),
-        p,
-    ).one()
+    u = _call_sums(conn.execute(text(f"SELECT {CALL_SUMS} FROM usage WHERE {w}"), p).one())
     t = conn.execute(
         text(
             f"SELECT COUNT(*), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) "
@@ -117,21 +131,16 @@ def summary(conn: Connection, r: Range) -> dict[str, Any]:
         ),
         p,
     ).one()
-    inp, out, cr, cw = _i(u[2]), _i(u[3]), _i(u[4]), _i(u[5])
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
     return {
         "since": r.since.isoformat() if r.since else None,
         "until": r.until.isoformat() if r.until else None,
         "tz": r.tz,
         "sessions": _i(sessions),
-        "llm_calls": _i(u[0]),
-        "failed_calls": _i(u[1]),
-        "input_tokens": inp,
-        "output_tokens": out,
-        "cache_read_tokens": cr,
-        "cache_write_tokens": cw,
-        "total_tokens": inp + out + cr + cw,
-        "logged_cost_usd": _f(u[6]),
-        "cost_usd": _f(u[7]),
+        **{k: u[k] for k in ("llm_calls", "failed_calls", *tokens)},
+        "total_tokens": sum(u[k] for k in tokens),
+        "logged_cost_usd": u["logged_cost_usd"],
+        "cost_usd": u["cost_usd"],
         "tool_calls": _i(t[0]),
         "tool_errors": _i(t[1]),
     }
@@ -167,48 +176,23 @@ def daily(conn: Connection, r: Range) -> dict[str, Any]:
             params.update({f"d{j}": d, f"s{j}": s, f"e{j}": e})
         q = text(
             f"WITH days(day, s, e) AS (VALUES {values}) "
-            "SELECT days.day, COUNT(*), SUM(CASE WHEN failed THEN 1 ELSE 0 END), "
-            "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
-            "SUM(cache_write_tokens), SUM(logged_cost), SUM(cost) "
+            f"SELECT days.day, {CALL_SUMS} "
             "FROM days JOIN usage ON usage.ts_ms >= days.s AND usage.ts_ms < days.e "
             "GROUP BY days.day"
         )
         for row in conn.execute(q, params):
-            rows[row[0]] = {
-                "date": row[0],
-                "llm_calls": _i(row[1]),
-                "failed_calls": _i(row[2]),
-                "input_tokens": _i(row[3]),
-                "output_tokens": _i(row[4]),
-                "cache_read_tokens": _i(row[5]),
-                "cache_write_tokens": _i(row[6]),
-                "logged_cost_usd": _f(row[7]),
-                "cost_usd": _f(row[8]),
-            }
+            rows[row[0]] = {"date": row[0], **_call_sums(row[1:])}
     return {"rows": [rows[d] for d, _, _ in days if d in rows]}
 
 
 def models(conn: Connection, r: Range) -> dict[str, Any]:
     w, p = r.where()
-    q = text(
-        "SELECT provider, model, COUNT(*), SUM(input_tokens), SUM(output_tokens), "
-        "SUM(cache_read_tokens), SUM(cache_write_tokens), SUM(logged_cost), SUM(cost) "
-        f"FROM usage WHERE {w} GROUP BY provider, model"
-    )
-    rows = [
-        {
-            "provider": row[0],
-            "model": row[1],
-            "llm_calls": _i(row[2]),
-            "input_tokens": _i(row[3]),
-            "output_tokens": _i(row[4]),
-            "cache_read_tokens": _i(row[5]),
-            "cache_write_tokens": _i(row[6]),
-            "logged_cost_usd": _f(row[7]),
-            "cost_usd": _f(row[8]),
-        }
-        for row in conn.execute(q, p)
-    ]
+    q = text(f"SELECT provider, model, {CALL_SUMS} FROM usage WHERE {w} GROUP BY provider, model")
+    rows = []
+    for row in conn.execute(q, p):
+        sums = _call_sums(row[2:])
+        del sums["failed_calls"]  # not part of the models report's contract
+        rows.append({"provider": row[0], "model": row[1], **sums})
     rows.sort(key=lambda x: (-x["cost_usd"], -x["llm_calls"], x["provider"], x["model"]))
     return {"rows": rows}
 

@@ -21,6 +21,8 @@ Nothing here imports the rest of the ingestor: the webapp may import this module
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -71,6 +73,26 @@ def _host() -> Column[str]:
     return Column(
         "host_id", String(128), nullable=False, comment="Host whose ingestor wrote the row."
     )
+
+
+def _usage_sums() -> list[Column[Any]]:
+    """The measures of the usage rollups (``usage_hourly``, ``model_hourly``)."""
+    return [
+        Column("llm_calls", BigInteger, nullable=False, comment="Calls."),
+        Column("failed_calls", BigInteger, nullable=False, comment="Failed calls."),
+        Column("input_tokens", BigInteger, nullable=False, comment="Sum of input_tokens."),
+        Column("output_tokens", BigInteger, nullable=False, comment="Sum of output_tokens."),
+        Column(
+            "cache_read_tokens", BigInteger, nullable=False, comment="Sum of cache_read_tokens."
+        ),
+        Column(
+            "cache_write_tokens", BigInteger, nullable=False, comment="Sum of cache_write_tokens."
+        ),
+        Column("logged_cost", Float, nullable=False, comment="Sum of known logged_cost."),
+        Column("priced_cost", Float, nullable=False, comment="Sum of known priced_cost."),
+        Column("cost", Float, nullable=False, comment="Sum of cost."),
+        Column("cache_savings", Float, nullable=False, comment="Sum of known cache_savings."),
+    ]
 
 
 sources = Table(
@@ -394,16 +416,7 @@ usage_hourly = Table(
     Column("model", String(256), primary_key=True, comment="Model."),
     Column("agent_id", String(128), nullable=False, comment="Agent."),
     _host(),
-    Column("llm_calls", BigInteger, nullable=False, comment="Calls."),
-    Column("failed_calls", BigInteger, nullable=False, comment="Failed calls."),
-    Column("input_tokens", BigInteger, nullable=False, comment="Sum of input_tokens."),
-    Column("output_tokens", BigInteger, nullable=False, comment="Sum of output_tokens."),
-    Column("cache_read_tokens", BigInteger, nullable=False, comment="Sum of cache_read_tokens."),
-    Column("cache_write_tokens", BigInteger, nullable=False, comment="Sum of cache_write_tokens."),
-    Column("logged_cost", Float, nullable=False, comment="Sum of known logged_cost."),
-    Column("priced_cost", Float, nullable=False, comment="Sum of known priced_cost."),
-    Column("cost", Float, nullable=False, comment="Sum of cost."),
-    Column("cache_savings", Float, nullable=False, comment="Sum of known cache_savings."),
+    *_usage_sums(),
     # Every dashboard range query over calls: hours in [since, until).
     Index("ix_usage_hourly_hour", "hour_ms"),
     comment="Rollup of usage per UTC hour, session and model.",
@@ -445,16 +458,7 @@ model_hourly = Table(
     ),
     Column("provider", String(128), primary_key=True, comment="Provider."),
     Column("model", String(256), primary_key=True, comment="Model."),
-    Column("llm_calls", BigInteger, nullable=False, comment="Calls."),
-    Column("failed_calls", BigInteger, nullable=False, comment="Failed calls."),
-    Column("input_tokens", BigInteger, nullable=False, comment="Sum of input_tokens."),
-    Column("output_tokens", BigInteger, nullable=False, comment="Sum of output_tokens."),
-    Column("cache_read_tokens", BigInteger, nullable=False, comment="Sum of cache_read_tokens."),
-    Column("cache_write_tokens", BigInteger, nullable=False, comment="Sum of cache_write_tokens."),
-    Column("logged_cost", Float, nullable=False, comment="Sum of known logged_cost."),
-    Column("priced_cost", Float, nullable=False, comment="Sum of known priced_cost."),
-    Column("cost", Float, nullable=False, comment="Sum of cost."),
-    Column("cache_savings", Float, nullable=False, comment="Sum of known cache_savings."),
+    *_usage_sums(),
     # The primary key starts with hour_ms: every range query is a key range scan.
     comment="Rollup of usage per UTC hour, agent, session kind and model (all hosts, no "
     "session column): the dashboard's totals and charts read it.",

@@ -11,7 +11,6 @@ too slow for this volume).
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ from sqlalchemy import Connection, Engine
 
 from ingestor import rollups
 from ingestor.batch import Batch, owner_rank
-from ingestor.normalize import CallRow, ToolCallRow, apply_result
+from ingestor.db import checkpoint
+from ingestor.normalize import CallRow, MessageRow, ToolCallRow, apply_result
 from ingestor.pricing import Pricer, decide_cost
 
 MSG_COLS = (
@@ -142,15 +142,8 @@ class Store:
             size = self.wal_path.stat().st_size
         except OSError:
             return
-        if size < WAL_LIMIT:
-            return
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            cur.close()
-        finally:
-            raw.close()
+        if size >= WAL_LIMIT:
+            checkpoint(self.engine, truncate=True)
 
     def _commit(self, conn: Connection, b: Batch, st: CommitStats) -> None:
         if not self.sqlite:
@@ -159,8 +152,14 @@ class Store:
             # serializes writers with BEGIN IMMEDIATE.
             self._exec(conn, "SELECT pg_advisory_xact_lock(%s)", (PG_WRITER_LOCK,))
         now = now_ms()
+        # Only sessions.json entries and a late cron prompt can change a session's kind.
+        touched = {sid for sid, f in b.sessions.items() if f.cron_job_id}
+        touched |= {e.session_id for e in b.index}
+        before = self._kinds(conn, touched)
         self._sessions(conn, b, now)
         self._index(conn, b, now)
+        after = self._kinds(conn, set(before))
+        self._kind_changes([sid for sid, k in before.items() if after.get(sid) != k], conn)
         h = self.host_id
 
         msgs = list(b.messages.values())
@@ -437,7 +436,6 @@ class Store:
         if not b.index:
             return
         by_key = {e.key: e.session_id for e in b.index}
-        before = self._kinds(conn, {e.session_id for e in b.index})
         rows = []
         for e in b.index:
             parent_sid = None
@@ -483,37 +481,13 @@ class Store:
             "updated_ms = excluded.updated_ms"
         )
         self._many(conn, sql, rows)
-        changed = [
-            e.session_id
-            for e in b.index
-            if e.session_id in before and before[e.session_id] != e.kind
-        ]
-        if changed:
-            # The session-less rollups group by kind: move these sessions' hours.
-            hours: set[int] = set()
-            for i in range(0, len(changed), 500):
-                chunk = changed[i : i + 500]
-                marks = ",".join([self.ph] * len(chunk))
-                for table in ("usage_hourly", "tool_hourly"):
-                    hours.update(
-                        h
-                        for (h,) in self._fetch(
-                            conn,
-                            f"SELECT DISTINCT hour_ms FROM {table} WHERE session_id IN ({marks})",
-                            chunk,
-                        )
-                    )
-            rollups.recompute_hours(conn, hours)
 
     def _moves(
         self, conn: Connection, b: Batch
     ) -> list[tuple[str, int, str, int | None, str, str]]:
         """Rows of the batch that already existed under a later-created session: they move
         to the batch's (earlier) owner. Returns (old_sid, ts, new_sid, created, agent, eid)."""
-        by_eid: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for eid, ts in b.messages:
-            by_eid[eid].append((eid, ts))
-        eids = list(by_eid)
+        eids = sorted({eid for eid, _ in b.messages})
         out = []
         for i in range(0, len(eids), 500):
             chunk = eids[i : i + 500]
@@ -528,12 +502,9 @@ class Store:
                 m = b.messages.get((eid, ts))
                 if m is None or m.session_id == sid:
                     continue
+                # Otherwise the stored owner wins: the batch's copy was ignored on insert.
                 if owner_rank(m.session_created_ms, m.session_id) < owner_rank(created, sid):
                     out.append((sid, ts, m.session_id, m.session_created_ms, m.agent_id, eid))
-                else:
-                    # The stored owner wins: the batch's copy keeps the stored owner, so its
-                    # calls and tool calls (ignored on insert) are not counted twice.
-                    pass
         return out
 
     def _find_result(self, conn: Connection, tc: ToolCallRow) -> None:
@@ -560,6 +531,8 @@ class Store:
             )
 
     def _store_pairing(self, conn: Connection, tc: ToolCallRow) -> list[tuple[str, int]]:
+        """Write a pairing onto the stored call if it is still 'missing'; the rollup cells it
+        changed."""
         rows = self._fetch(
             conn,
             self._q(
@@ -582,8 +555,9 @@ class Store:
         return [(sid, rollups.hour_of(ts)) for sid, ts in rows]
 
     def _attach_result(
-        self, conn: Connection, sid: str, tcid: str, res: Any
+        self, conn: Connection, sid: str, tcid: str, res: MessageRow
     ) -> Iterable[tuple[str, int]]:
+        """A result of this batch whose call was committed earlier: pair the stored call."""
         rows = self._fetch(
             conn,
             self._q(
@@ -592,39 +566,11 @@ class Store:
             ),
             (sid, tcid),
         )
-        cells = []
+        cells: list[tuple[str, int]] = []
         for eid, ts, idx in rows:
             tc = ToolCallRow(eid, ts, idx, tcid, sid, None, "", "", None, None)
-            apply_result(
-                tc,
-                res.entry_id,
-                res.ts_ms,
-                res.tool_is_error,
-                res.tool_synthetic,
-                res.tool_duration_ms,
-                res.message_ts_ms,
-                res.text_preview,
-            )
-            self._exec(
-                conn,
-                self._q(
-                    "UPDATE tool_calls SET status=?, synthetic=?, result_entry_id=?, "
-                    "result_ts_ms=?, duration_ms=?, error_preview=? WHERE entry_id=? AND "
-                    "ts_ms=? AND block_index=?"
-                ),
-                (
-                    tc.status,
-                    tc.synthetic,
-                    tc.result_entry_id,
-                    tc.result_ts_ms,
-                    tc.duration_ms,
-                    tc.error_preview,
-                    eid,
-                    ts,
-                    idx,
-                ),
-            )
-            cells.append((sid, rollups.hour_of(ts)))
+            Batch.pair(tc, res)
+            cells.extend(self._store_pairing(conn, tc))
         return cells
 
     def _add_rollups(self, conn: Connection, b: Batch, usage_rows: list[tuple[Any, ...]]) -> None:
@@ -769,6 +715,22 @@ class Store:
             ),
             [(*k, *a) for k, a in tg.items()],
         )
+
+    def _kind_changes(self, changed: list[str], conn: Connection) -> None:
+        """The session-less rollups group by kind: recompute the hours of sessions whose kind
+        changed (sessions.json read after their transcript, or a cron prompt seen late)."""
+        hours: set[int] = set()
+        for i in range(0, len(changed), 500):
+            chunk = changed[i : i + 500]
+            marks = ",".join([self.ph] * len(chunk))
+            for table in ("usage", "tool_calls"):  # both have an index led by session_id
+                hours.update(
+                    rollups.hour_of(int(ts))
+                    for (ts,) in self._fetch(
+                        conn, f"SELECT ts_ms FROM {table} WHERE session_id IN ({marks})", chunk
+                    )
+                )
+        rollups.recompute_hours(conn, hours)
 
     def _kinds(self, conn: Connection, sids: set[str]) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -133,3 +133,8 @@ def test_demo_then_ingest_then_report(tmp_path: Path) -> None:
     r = run("report", "summary", "--db", url, "--json", "--tz", "UTC")
     assert r.returncode == 0, r.stderr
     assert '"llm_calls"' in r.stdout
+
+
+def test_local_zone_name(tmp_path: Path) -> None:
+    assert config.local_zone_name({"TZ": "Europe/Berlin"}) == "Europe/Berlin"
+    assert config.local_zone_name({"TZ": ":America/New_York"}) == "America/New_York"

@@ -4,6 +4,7 @@ rollups equal to the base tables."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import text
@@ -100,3 +101,44 @@ def test_fork_counts_copies_once(db_url: str, tmp_path: Path, sample_lines: list
         ).scalar()
     assert per == {SID: 8, FORK: 1}
     assert parent == SID
+
+
+def _rollup_snapshot(conn) -> list:  # type: ignore[no-untyped-def]
+    rows = conn.execute(
+        text(
+            "SELECT hour_ms, agent_id, kind, provider, model, llm_calls, input_tokens "
+            "FROM model_hourly ORDER BY 1, 2, 3, 4, 5"
+        )
+    ).all()
+    tools = conn.execute(
+        text(
+            "SELECT hour_ms, agent_id, kind, tool_name, calls, errors FROM tool_name_hourly "
+            "ORDER BY 1, 2, 3, 4"
+        )
+    ).all()
+    return [tuple(r) for r in rows] + [tuple(r) for r in tools]
+
+
+def test_kind_learnt_later_moves_the_session_less_rollups(
+    db_url: str, tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    """sessions.json read after the transcript turns kind 'unknown' into 'subagent': the
+    rollups grouped by kind follow, equal to a full rebuild."""
+    from ingestor import rollups
+
+    state = _state(tmp_path, sample_lines, fork=False)
+    engine, pipe = build(IngestSettings(db_url=db_url, sources=(state,), host_id="h"))
+    pipe.run_pass([state])
+    with engine.connect() as conn:
+        kinds = {r[0] for r in conn.execute(text("SELECT DISTINCT kind FROM model_hourly"))}
+    assert kinds == {"unknown"}
+    index = state / "agents" / "main" / "sessions" / "sessions.json"
+    entry = {"sessionId": SID, "updatedAt": 1, "spawnedBy": "agent:main:main"}
+    index.write_text(json.dumps({"agent:main:subagent:x": entry}))
+    pipe.run_pass([state])
+    with engine.begin() as conn:
+        got = _rollup_snapshot(conn)
+        rollups.rebuild_all(conn)
+        assert got == _rollup_snapshot(conn)
+        kinds = {r[0] for r in conn.execute(text("SELECT DISTINCT kind FROM model_hourly"))}
+    assert kinds == {"subagent"}

@@ -20,7 +20,7 @@ import dash
 from ingestor.config import ServeSettings
 from webapp import pages as _pages  # noqa: F401  (registers the page callbacks)
 from webapp import shell
-from webapp.context import AppContext, local_zone_name, set_context
+from webapp.context import AppContext, set_context
 from webapp.state import valid_tz
 
 ASSETS = Path(__file__).parent / "assets"
@@ -30,7 +30,7 @@ THREADS = 8
 
 def create_app(settings: ServeSettings, context: AppContext | None = None) -> dash.Dash:
     """The dashboard for ``settings.db_url``. ``context`` lets tests fix the clock."""
-    tz = settings.extra.get("tz") or local_zone_name()
+    tz = settings.extra.get("tz") or "UTC"  # the CLI passes the machine's zone
     ctx = context or AppContext(settings=settings, default_tz=tz if valid_tz(tz) else "UTC")
     set_context(ctx)
     app = dash.Dash(

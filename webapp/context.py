@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from threading import Lock
 from typing import Any
 
@@ -18,18 +17,6 @@ from sqlalchemy import Engine
 
 from ingestor.config import ServeSettings
 from ingestor.db import make_engine, make_readonly_engine
-
-
-def local_zone_name() -> str:
-    """The server's IANA zone (from /etc/localtime), else UTC."""
-    try:
-        target = Path("/etc/localtime").resolve()
-        parts = target.parts
-        if "zoneinfo" in parts:
-            return "/".join(parts[parts.index("zoneinfo") + 1 :]) or "UTC"
-    except OSError:
-        pass
-    return "UTC"
 
 
 def _wall_clock_ms() -> int:
