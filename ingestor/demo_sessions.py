@@ -40,9 +40,10 @@ def main_session(w: Corpus, agent: str, base: int, final: bool, big: int) -> Non
             run_turn(s, HEARTBEAT, HEARTBEAT_PROMPT, hb, as_string=True)
         else:
             image = None
-            if big and i == 0:
+            if big:  # the first user turn that is not a heartbeat carries it
                 n = max(4, (big - 600) // 4 * 3)
                 image = base64.b64encode(rng.randbytes(n)).decode()
+                big = 0
             env = (
                 tg
                 if rng.random() < 0.8

@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, Engine, text
 
 from ingestor import pipeline_extra  # SQLite agent stores and gateway logs
 from ingestor.batch import Batch, SourceUpdate
-from ingestor.discover import Candidate, classify_name, discover
+from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
 from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
 from ingestor.store import Store, now_ms
@@ -38,14 +38,28 @@ _SOURCE_INSERT_COLS = (
     "host_id kind path agent_id device inode read_offset state archive_reason session_id lines "
     "errors first_seen_ms last_seen_ms"
 ).split()
-_INSERT_SOURCE = text(
+# through the driver (``?``, turned into ``%s`` for PostgreSQL): a new file costs one statement
+_INSERT_SOURCE = (
     f"INSERT INTO sources ({', '.join(_SOURCE_INSERT_COLS)}) VALUES "
-    f"({', '.join(':' + c for c in _SOURCE_INSERT_COLS)}) RETURNING id"
+    f"({', '.join('?' * len(_SOURCE_INSERT_COLS))}) RETURNING id"
 )
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
 ).split()
+
+
+class FileStat(NamedTuple):
+    """What a pass keeps of a file's ``stat`` until it reads the file (``os.stat_result`` is
+    about 600 bytes; a pass over 25,000 files holds one per file)."""
+
+    st_size: int
+    st_mtime_ns: int
+    st_dev: int
+    st_ino: int
+
+
+Stat = FileStat | os.stat_result
 
 
 @dataclass(slots=True)
@@ -147,7 +161,7 @@ class Pipeline:
             self.by_path[s.path] = s
             self.by_id[s.id] = s
 
-    def _new_sources(self, items: list[tuple[Candidate, os.stat_result]]) -> dict[str, Source]:
+    def _new_sources(self, items: Sequence[tuple[Candidate, Stat]]) -> dict[str, Source]:
         """Register new files in one transaction (one per file is far too slow)."""
         out: dict[str, Source] = {}
         if not items:
@@ -157,9 +171,7 @@ class Pipeline:
                 out[str(cand.path)] = self._new_source(cand, st, conn)
         return out
 
-    def _new_source(
-        self, cand: Candidate, st: os.stat_result, conn: Connection | None = None
-    ) -> Source:
+    def _new_source(self, cand: Candidate, st: Stat, conn: Connection | None = None) -> Source:
         now = now_ms()
         vals = {
             "host_id": self.host_id,
@@ -177,11 +189,12 @@ class Pipeline:
             "first_seen_ms": now,
             "last_seen_ms": now,
         }
+        params = tuple(vals[c] for c in _SOURCE_INSERT_COLS)
         if conn is None:
             with self.engine.begin() as own:
-                sid = own.execute(_INSERT_SOURCE, vals).scalar_one()
+                sid = self.store._fetch(own, self.store._q(_INSERT_SOURCE), params)[0][0]
         else:
-            sid = conn.execute(_INSERT_SOURCE, vals).scalar_one()
+            sid = self.store._fetch(conn, self.store._q(_INSERT_SOURCE), params)[0][0]
         src = Source(
             id=int(sid),
             kind=cand.kind,
@@ -247,7 +260,6 @@ class Pipeline:
         batch = Batch()
         extra: list[tuple[Path, str]] = []
         seen: set[int] = set()
-        work: list[tuple[Candidate, os.stat_result, Source, int]] = []
         for cand in cands:
             if cand.kind == "sessions_index":
                 extra.extend(self._index(cand, batch, stats, seen))
@@ -259,7 +271,7 @@ class Pipeline:
                     kind = "jsonl_zst" if nc.compressed else "jsonl"
                     cands.append(Candidate(p, kind, agent, nc))
                     known.add(str(p))
-        planned: list[tuple[Candidate, os.stat_result, Source | None, int]] = []
+        planned: list[tuple[Candidate, Stat, Source | None, int]] = []
         for cand in cands:
             if cand.kind not in ("jsonl", "jsonl_zst"):
                 continue
@@ -270,17 +282,25 @@ class Pipeline:
         others = [c for c in cands if c.kind in ("sqlite_store", "gateway_log")]
         del found, cands, known  # a pass over many files keeps only what it will read
         fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
+        # What is left to read, compact (a Path costs ~400 bytes; 25,000 files add up), and
+        # each item dropped once read.
+        work: list[tuple[str, str, str, NameClass, Stat, Source, int] | None] = []
         for cand, st, maybe, start in planned:
             src = maybe if maybe is not None else fresh[str(cand.path)]
             seen.add(src.id)
-            work.append((cand, st, src, start))
-        total = sum(max(0, st.st_size - start) for _, st, _, start in work)
+            work.append((str(cand.path), cand.kind, cand.agent_id, cand.name, st, src, start))
+        del planned, fresh
+        total = sum(max(0, item[4].st_size - item[6]) for item in work if item)
         done = 0
-        for cand, st, src, start in work:
-            if stop is not None and stop.is_set():
+        for i, item in enumerate(work):
+            if (stop is not None and stop.is_set()) or item is None:
                 break
+            work[i] = None
+            path, kind, agent, name, st, src, start = item
             stats.files_read += 1
-            done += self._read(cand, st, src, start, batch, stats)
+            done += self._read(
+                Candidate(Path(path), kind, agent, name), st, src, start, batch, stats
+            )
             if progress:
                 progress(done, total)
         # >>> SQLite agent stores and gateway logs: see ingestor/pipeline_extra.py
@@ -294,13 +314,14 @@ class Pipeline:
 
     def _plan(
         self, cand: Candidate, stats: PassStats, seen: set[int]
-    ) -> tuple[os.stat_result, Source | None, int] | None:
+    ) -> tuple[FileStat, Source | None, int] | None:
         """What to read of a file: (stat, its source or None for a new one, start offset),
         or None when nothing changed."""
         try:
-            st = os.stat(cand.path)
+            full = os.stat(cand.path)
         except OSError:
             return None
+        st = FileStat(full.st_size, full.st_mtime_ns, full.st_dev, full.st_ino)
         src = self.by_inode.get((st.st_dev, st.st_ino))
         path = str(cand.path)
         if (
@@ -386,7 +407,7 @@ class Pipeline:
     def _read(
         self,
         cand: Candidate,
-        st: os.stat_result,
+        st: Stat,
         src: Source,
         start: int,
         batch: Batch,
@@ -485,7 +506,7 @@ class Pipeline:
         self,
         upd: SourceUpdate,
         cand: Candidate,
-        st: os.stat_result,
+        st: Stat,
         src: Source,
         end: int,
         head: tuple[str, int] | None,

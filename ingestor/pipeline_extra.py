@@ -38,7 +38,7 @@ from ingestor.sqlite_source import PAGE_ROWS, AgentStore, StoreBusy
 from ingestor.tail import LineReader, head_fingerprint
 
 if TYPE_CHECKING:
-    from ingestor.pipeline import PassStats, Pipeline, Source
+    from ingestor.pipeline import PassStats, Pipeline, Source, Stat
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def read_gateway_logs(
 def _read_log(
     pipe: Pipeline,
     cand: Candidate,
-    st: os.stat_result,
+    st: Stat,
     src: Source,
     start: int,
     batch: Batch,

@@ -162,59 +162,41 @@ class Store:
         self._kind_changes([sid for sid, k in before.items() if after.get(sid) != k], conn)
         h = self.host_id
 
-        msgs = list(b.messages.values())
-        keys = list(b.messages.keys())
-        msg_rows = []
-        for k, m in zip(keys, msgs, strict=True):
-            src, off = b.origin(k)
-            msg_rows.append(
-                (
-                    m.entry_id,
-                    m.ts_ms,
-                    m.session_id,
-                    m.session_created_ms,
-                    h,
-                    m.agent_id,
-                    m.entry_type,
-                    m.role,
-                    m.parent_entry_id,
-                    m.synthetic,
-                    m.provider,
-                    m.model,
-                    m.stop_reason,
-                    m.message_ts_ms,
-                    m.tool_call_id,
-                    m.tool_name,
-                    m.tool_is_error,
-                    m.tool_synthetic,
-                    m.tool_duration_ms,
-                    m.text_preview,
-                    src,
-                    off,
-                )
-            )
+        # Which rows of the batch are stored already (fork copies, archives, re-reads)? Under
+        # the writer lock this is exact: the rest are new for certain and grow the rollups by
+        # their own aggregates; only the stored ones can move, pair or need a recomputation.
+        stored = self._stored(conn, b)
+        new_keys = [k for k in b.messages if k not in stored]
+        msg_rows = [self._msg_row(b, k) for k in new_keys]
         new = self._many(conn, self._ins("messages", MSG_COLS, "entry_id, ts_ms"), msg_rows)
-        st.messages, st.new_messages = len(msg_rows), new
-        fast = new == len(msg_rows)
+        st.messages, st.new_messages = len(b.messages), new
+        exact = new == len(msg_rows)
 
-        moved: list[tuple[str, int, str, int | None, str, str]] = []
-        if not fast:
-            moved = self._moves(conn, b)
-            st.moved = len(moved)
+        moved = self._moves(b, stored)
+        st.moved = len(moved)
 
         # Tool calls still missing a result: look for results of earlier batches.
         for tc in b.pending.values():
             if tc.status == "missing" and tc.tool_call_id:
                 self._find_result(conn, tc)
 
-        usage_rows = [self._usage_row(c) for c in b.calls.values()]
-        st.calls = self._many(conn, self._ins("usage", USAGE_COLS, "entry_id, ts_ms"), usage_rows)
-        self._many(
-            conn,
-            self._ins("tool_calls", TOOL_COLS, "entry_id, ts_ms, block_index"),
-            [self._tool_row(t) for t in b.tool_calls.values()],
-        )
+        ins_usage = self._ins("usage", USAGE_COLS, "entry_id, ts_ms")
+        ins_tools = self._ins("tool_calls", TOOL_COLS, "entry_id, ts_ms, block_index")
+        usage_rows = [self._usage_row(c) for k, c in b.calls.items() if k not in stored]
+        new_tools = [t for t in b.tool_calls.values() if (t.entry_id, t.ts_ms) not in stored]
+        old_tools = [t for t in b.tool_calls.values() if (t.entry_id, t.ts_ms) in stored]
+        st.calls = self._many(conn, ins_usage, usage_rows)
+        exact = exact and st.calls == len(usage_rows)
+        n_tools = self._many(conn, ins_tools, [self._tool_row(t) for t in new_tools])
+        exact = exact and n_tools == len(new_tools)
         st.tool_calls = len(b.tool_calls)
+        # A stored message normally brings its call and tool rows; if one is missing (a line
+        # that changed between copies), it is inserted and the batch is recomputed in full.
+        old_calls = [self._usage_row(c) for k, c in b.calls.items() if k in stored]
+        late = self._many(conn, ins_usage, old_calls)
+        late += self._many(conn, ins_tools, [self._tool_row(t) for t in old_tools])
+        st.calls += late
+        exact = exact and late == 0
 
         cells: set[tuple[str, int]] = set()
         for old_sid, ts, new_sid, created, agent, eid in moved:
@@ -230,27 +212,32 @@ class Store:
             cells.add((old_sid, rollups.hour_of(ts)))
             cells.add((new_sid, rollups.hour_of(ts)))
 
-        if not fast:
-            # Calls of this batch paired here whose stored copy is still 'missing' (a re-read
-            # archive or fork copy brought the result): the stored row takes the pairing.
-            for tc in b.tool_calls.values():
-                if tc.status != "missing":
-                    cells.update(self._store_pairing(conn, tc))
+        # Stored calls still 'missing' whose copy in this batch brought the result (a re-read
+        # archive or a fork copy): the stored row takes the pairing.
+        for tc in old_tools:
+            if tc.status != "missing":
+                cells.update(self._store_pairing(conn, tc))
         # Results of this batch whose calls were committed earlier.
         for (sid, tcid), res in b.orphan_results.items():
             cells.update(self._attach_result(conn, sid, tcid, res))
 
-        if fast:
-            self._add_rollups(conn, b, usage_rows)
-            self._extend_sessions(conn, b)
+        if exact:
+            self._add_rollups(
+                conn,
+                usage_rows,
+                [b.messages[k] for k in new_keys],
+                new_tools,
+            )
+            self._extend_sessions(conn, [b.messages[k] for k in new_keys])
+            moved_sids = {m[0] for m in moved} | {m[2] for m in moved}
         else:
-            for k in keys:
-                m = b.messages[k]
+            for m in b.messages.values():
                 cells.add((m.session_id, rollups.hour_of(m.ts_ms)))
+            moved_sids = {s for s, _ in cells}
         if cells:
             rollups.recompute(conn, cells)
-        if not fast:
-            self._recompute_sessions(conn, {s for s, _ in cells})
+        if moved_sids:
+            self._recompute_sessions(conn, moved_sids)
 
         self._many(
             conn,
@@ -319,6 +306,34 @@ class Store:
             )
 
     # -- pieces -----------------------------------------------------------------------------
+
+    def _msg_row(self, b: Batch, key: tuple[str, int]) -> tuple[Any, ...]:
+        m = b.messages[key]
+        src, off = b.origin(key)
+        return (
+            m.entry_id,
+            m.ts_ms,
+            m.session_id,
+            m.session_created_ms,
+            self.host_id,
+            m.agent_id,
+            m.entry_type,
+            m.role,
+            m.parent_entry_id,
+            m.synthetic,
+            m.provider,
+            m.model,
+            m.stop_reason,
+            m.message_ts_ms,
+            m.tool_call_id,
+            m.tool_name,
+            m.tool_is_error,
+            m.tool_synthetic,
+            m.tool_duration_ms,
+            m.text_preview,
+            src,
+            off,
+        )
 
     def _usage_row(self, c: CallRow) -> tuple[Any, ...]:
         quote = self.pricer.quote(
@@ -482,29 +497,37 @@ class Store:
         )
         self._many(conn, sql, rows)
 
-    def _moves(
-        self, conn: Connection, b: Batch
-    ) -> list[tuple[str, int, str, int | None, str, str]]:
-        """Rows of the batch that already existed under a later-created session: they move
-        to the batch's (earlier) owner. Returns (old_sid, ts, new_sid, created, agent, eid)."""
+    def _stored(self, conn: Connection, b: Batch) -> dict[tuple[str, int], tuple[str, int | None]]:
+        """Batch rows already in ``messages``: identity -> (stored session, its created_ms)."""
         eids = sorted({eid for eid, _ in b.messages})
-        out = []
+        out: dict[tuple[str, int], tuple[str, int | None]] = {}
         for i in range(0, len(eids), 500):
             chunk = eids[i : i + 500]
             marks = ",".join([self.ph] * len(chunk))
-            rows = self._fetch(
+            for eid, ts, sid, created in self._fetch(
                 conn,
                 f"SELECT entry_id, ts_ms, session_id, session_created_ms FROM messages "
                 f"WHERE entry_id IN ({marks})",
                 chunk,
-            )
-            for eid, ts, sid, created in rows:
-                m = b.messages.get((eid, ts))
-                if m is None or m.session_id == sid:
-                    continue
-                # Otherwise the stored owner wins: the batch's copy was ignored on insert.
-                if owner_rank(m.session_created_ms, m.session_id) < owner_rank(created, sid):
-                    out.append((sid, ts, m.session_id, m.session_created_ms, m.agent_id, eid))
+            ):
+                if (eid, ts) in b.messages:
+                    out[(eid, ts)] = (sid, created)
+        return out
+
+    @staticmethod
+    def _moves(
+        b: Batch, stored: dict[tuple[str, int], tuple[str, int | None]]
+    ) -> list[tuple[str, int, str, int | None, str, str]]:
+        """Stored rows whose batch copy belongs to an earlier-created session: they move to it
+        (accounting.md §3). Returns (old_sid, ts, new_sid, created, agent, eid); otherwise the
+        stored owner wins and the batch's copy is ignored."""
+        out = []
+        for (eid, ts), (sid, created) in stored.items():
+            m = b.messages[(eid, ts)]
+            if m.session_id != sid and owner_rank(m.session_created_ms, m.session_id) < owner_rank(
+                created, sid
+            ):
+                out.append((sid, ts, m.session_id, m.session_created_ms, m.agent_id, eid))
         return out
 
     def _find_result(self, conn: Connection, tc: ToolCallRow) -> None:
@@ -573,8 +596,14 @@ class Store:
             cells.extend(self._store_pairing(conn, tc))
         return cells
 
-    def _add_rollups(self, conn: Connection, b: Batch, usage_rows: list[tuple[Any, ...]]) -> None:
-        """Fast path: every row of the batch is new, so the rollups grow by its aggregates."""
+    def _add_rollups(
+        self,
+        conn: Connection,
+        usage_rows: list[tuple[Any, ...]],
+        messages: list[MessageRow],
+        tool_calls: list[ToolCallRow],
+    ) -> None:
+        """Rows new for certain: the rollups grow by their aggregates."""
         h = self.host_id
         u: dict[tuple[int, str, str, str], list[Any]] = {}
         for row in usage_rows:
@@ -618,7 +647,7 @@ class Store:
             [(k[0], k[1], k[2], k[3], a[0], h, *a[1:]) for k, a in u.items()],
         )
         s: dict[tuple[int, str], list[Any]] = {}
-        for m in b.messages.values():
+        for m in messages:
             if m.entry_type != "message":
                 continue
             k2 = (rollups.hour_of(m.ts_ms), m.session_id)
@@ -637,7 +666,7 @@ class Store:
             [(k[0], k[1], a[0], h, a[1]) for k, a in s.items()],
         )
         t: dict[tuple[int, str, str], list[Any]] = {}
-        for tc in b.tool_calls.values():
+        for tc in tool_calls:
             k3 = (rollups.hour_of(tc.ts_ms), tc.session_id, tc.tool_name)
             a3 = t.get(k3)
             if a3 is None:
@@ -744,9 +773,9 @@ class Store:
                 out[sid] = kind
         return out
 
-    def _extend_sessions(self, conn: Connection, b: Batch) -> None:
+    def _extend_sessions(self, conn: Connection, messages: list[MessageRow]) -> None:
         span: dict[str, list[int]] = {}
-        for m in b.messages.values():
+        for m in messages:
             sp = span.get(m.session_id)
             if sp is None:
                 span[m.session_id] = [m.ts_ms, m.ts_ms]

@@ -11,9 +11,12 @@ Rules (openclaw-format.md §12, items 4-6):
 * Only lines ending in ``\\n`` are yielded; a partial last line is left for the next poll and
   :attr:`LineReader.end_offset` stops before it. A trailing ``\\r`` is removed.
 * Blank lines are yielded (the parser records them).
-* Memory is bounded: files are read in chunks and never whole. A long line is assembled from
-  its chunks (peak about twice the line); a line over ``max_line_bytes`` is skipped without
-  ever being held whole, recorded in :attr:`LineReader.oversized`, and passed over.
+* Memory is bounded: files are read in chunks and never whole. In a plain file, a line over
+  ``spill_line_bytes`` (1 MiB) is not held either: once its newline is found it is read back
+  from the file in windows with its long string literals blanked (:func:`shrink_long_strings`;
+  a 50 MB line with an inline image costs a few hundred KB). In a ``.zst`` stream a long line
+  is assembled from its chunks. A line over ``max_line_bytes`` is skipped without ever being
+  held whole, recorded in :attr:`LineReader.oversized`, and passed over.
 * Offsets in a ``.zst`` file are offsets in the *uncompressed* stream. A stream that ends
   early or is corrupt (an archive still being written) stops the reader cleanly with
   :attr:`LineReader.truncated_stream` set.
@@ -25,6 +28,7 @@ identity stage (was this file rewritten?).
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,9 @@ __all__ = [
 # Compressed bytes fed to the zstd decompressor per call. Small, so that one call's output
 # stays bounded even for highly compressible data (JSON compresses ~10-100x).
 _ZSTD_FEED = 16 << 10
+
+#: Lines of a plain file longer than this are read back from the file, shrunk, not held whole.
+SPILL_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class LineReader:
         compressed: bool = False,
         chunk_size: int = 1 << 20,
         max_line_bytes: int = 64 << 20,
+        spill_line_bytes: int = SPILL_LINE_BYTES,
     ) -> None:
         if start_offset < 0:
             raise ValueError(f"start_offset must be >= 0, got {start_offset}")
@@ -102,6 +110,8 @@ class LineReader:
         self.pending_bytes = 0
         self._chunk_size = chunk_size
         self._max_line_bytes = max_line_bytes
+        # a plain file can be read again, so a long line is never held whole (see the module)
+        self._spill = spill_line_bytes if not compressed else max_line_bytes + 1
         self._file: BinaryIO | None = open(path, "rb", buffering=0)  # noqa: SIM115
         self._gen: Iterator[RawLine] | None = None
         self._started = False
@@ -181,19 +191,24 @@ class LineReader:
         oversized = self.oversized
         pos = self.start_offset  # absolute offset of the current chunk's first byte
         line_start = pos  # absolute offset of the pending (partial) line
+        spill = self._spill
         parts = bytearray()  # the pending line so far (empty while skipping); grown in place
         part_len = 0  # bytes of the pending line seen so far
         skipping = False  # pending line is oversized: its bytes are being discarded
+        spilled = False  # pending line is long: read back from the file at its end
         for chunk in chunks:
             n = len(chunk)
             first = chunk.find(b"\n")
             if first < 0:
                 part_len += n
-                if not skipping:
+                if not skipping and not spilled:
                     parts += chunk
                     if part_len > max_len:
                         parts.clear()
                         skipping = True
+                    elif part_len > spill:
+                        parts.clear()
+                        spilled = True
                 pos += n
                 continue
 
@@ -203,7 +218,11 @@ class LineReader:
             if skipping or total > max_len:
                 oversized.append((line_start, total))
                 parts.clear()
-                skipping = False
+                skipping = spilled = False
+            elif spilled or total > spill:
+                parts.clear()
+                spilled = False
+                yield RawLine(line_start, self._read_back(line_start, total))
             else:
                 joined = _join_line(parts, chunk[:first])
                 if joined is parts:
@@ -235,10 +254,19 @@ class LineReader:
             if part_len:
                 if part_len > max_len:
                     skipping = True
+                elif part_len > spill:
+                    spilled = True
                 else:
                     parts += memoryview(chunk)[last + 1 :]
             pos += n
         self.pending_bytes = part_len
+
+    def _read_back(self, start: int, length: int) -> bytes:
+        """A long line of a plain file, read again from the file with its long strings
+        blanked, without ``\\r``."""
+        assert self._file is not None
+        data = shrink_long_strings(_FileBytes(self._file.fileno(), start, length))
+        return data[:-1] if data[-1:] == b"\r" else data
 
     def _body_lines(self, body: bytes, off: int, strip_cr: bool) -> Iterator[RawLine]:
         """The general loop over a chunk's whole lines: ``\\r`` removal, oversized lines."""
@@ -249,6 +277,8 @@ class LineReader:
             self.end_offset = nxt
             if m > max_len:
                 self.oversized.append((off, m))
+            elif m > self._spill:
+                yield RawLine(off, self._read_back(off, m))
             else:
                 yield RawLine(off, ln[:-1] if strip_cr and ln[-1:] == b"\r" else ln)
             off = nxt
@@ -275,6 +305,27 @@ class LineReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _FileBytes:
+    """A read-only bytes-like view of ``length`` bytes of an open file from ``start``: what
+    :func:`shrink_long_strings` needs (``len`` and slices), read with ``pread``."""
+
+    def __init__(self, fd: int, start: int, length: int) -> None:
+        self.fd, self.start, self.length = fd, start, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: slice) -> bytes:
+        a, b, _ = key.indices(self.length)
+        out = bytearray()
+        while a + len(out) < b:
+            piece = os.pread(self.fd, b - a - len(out), self.start + a + len(out))
+            if not piece:  # the file shrank under us: the parser reports what is left
+                break
+            out += piece
+        return bytes(out)
 
 
 def _join_line(parts: bytearray, tail: bytes) -> bytes:
@@ -304,7 +355,7 @@ def _join_line(parts: bytearray, tail: bytes) -> bytes:
 _WINDOW = 1 << 18
 
 
-def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
+def shrink_long_strings(data: bytes | _FileBytes, limit: int = 65536) -> bytes:
     """Return the JSON line with every string literal longer than `limit` bytes replaced by an
     empty string ``""`` (keys and short values untouched).
 
@@ -315,7 +366,7 @@ def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
     """
     spans = _long_string_spans(data, limit)
     if not spans:
-        return data
+        return data[:] if isinstance(data, _FileBytes) else data
     out: list[bytes] = []
     copied = 0  # data[:copied] is already in out
     for opening, closing in spans:
@@ -325,7 +376,7 @@ def shrink_long_strings(data: bytes, limit: int = 65536) -> bytes:
     return b"".join(out)
 
 
-def _long_string_spans(data: bytes, limit: int) -> list[tuple[int, int]]:
+def _long_string_spans(data: bytes | _FileBytes, limit: int) -> list[tuple[int, int]]:
     """``(opening, closing)`` quote indexes of the value strings longer than ``limit``.
 
     The line is read in windows. In a window holding a backslash, escape pairs are first
@@ -345,15 +396,15 @@ def _long_string_spans(data: bytes, limit: int) -> list[tuple[int, int]]:
     a = 0
     while a < n:
         b = min(n, a + _WINDOW)
-        if data.find(b"\\", a, b) < 0:
-            view, lo, hi, base = data, a, b, 0
+        seg = data[a:b]
+        if seg.find(b"\\") < 0:
+            view = seg
         else:
-            seg = data[a:b]
             if b < n and (len(seg) - len(seg.rstrip(b"\\"))) % 2:
                 b -= 1  # do not split an escape pair: leave its backslash to the next window
                 seg = seg[:-1]
             view = seg.replace(b"\\\\", b"__").replace(b'\\"', b"__")
-            lo, hi, base = 0, len(seg), a
+        lo, hi, base = 0, len(view), a
         pos = lo
         while (q := view.find(b'"', pos, hi)) >= 0:
             pos = q + 1
@@ -374,7 +425,7 @@ def _long_string_spans(data: bytes, limit: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _is_key(data: bytes, closing: int) -> bool:
+def _is_key(data: bytes | _FileBytes, closing: int) -> bool:
     """Whether the string literal closing at ``closing`` is an object key (``:`` follows)."""
     nxt = data[closing + 1 : closing + 2]
     if nxt == b":":
