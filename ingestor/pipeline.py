@@ -14,6 +14,7 @@ succeeds) so a pass with nothing new costs one ``stat`` per file. Decisions per 
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -250,7 +251,26 @@ class Pipeline:
         stop: threading.Event | None = None,
     ) -> PassStats:
         """Read everything new under ``sources``. ``progress(done_bytes, total_bytes)``;
-        ``stop`` ends the pass between files (what was read is committed)."""
+        ``stop`` ends the pass between files (what was read is committed).
+
+        The cyclic garbage collector is paused during the pass: a pass allocates millions of
+        short-lived, acyclic objects, and the collector's repeated scans of the long-lived ones
+        cost about 8% of a cold ingest. Reference counting still frees everything at once; a
+        cycle made during the pass is collected after it."""
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run_pass(sources, progress, stop)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _run_pass(
+        self,
+        sources: Sequence[Path],
+        progress: Callable[[int, int], None] | None,
+        stop: threading.Event | None,
+    ) -> PassStats:
         t0 = time.perf_counter()
         stats = PassStats()
         found = discover(sources)
