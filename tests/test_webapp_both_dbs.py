@@ -88,7 +88,17 @@ def test_every_callback_on_sqlite_and_postgres(tmp_path: Path, demo_dir: Path, p
         _ingest(url, demo_dir)
         results[url] = _render_all(url)
     a, b = results[sqlite_url], results[pg_url]
-    for key in ("overview.cards@UTC", "overview.cards@Asia/Kolkata", "sessions@UTC", "models@UTC"):
+    compared = (
+        "overview.cards@UTC",
+        "overview.cards@Asia/Kolkata",
+        "sessions@UTC",
+        "sessions@Asia/Kolkata",
+        "models@UTC",
+        "cron@UTC",
+        "cron@Asia/Kolkata",
+        "alerts@UTC",
+    )
+    for key in compared:
         # sums of floats may differ in the last bits between the two engines
         assert _rounded(json.loads(a[key])) == _rounded(json.loads(b[key])), key
     # the session page of a busy session renders on both

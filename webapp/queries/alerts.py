@@ -26,7 +26,10 @@ def session_alerts(
     """Sessions whose in-range cost exceeds ``cost_threshold`` or tokens ``token_threshold``:
     one alert per (rule, session)."""
     t, tcol, m = _usage_source(f, per_session=True)
-    tokens = m["input"] + m["output"] + m["cache_read"] + m["cache_write"]
+    # One sum of the four token columns (not four sums): less to carry through the grouping.
+    tokens = func.sum(
+        t.c.input_tokens + t.c.output_tokens + t.c.cache_read_tokens + t.c.cache_write_tokens
+    )
     stmt = (
         select(t.c.session_id, m["cost"].label("cost"), tokens.label("tokens"))
         .where(*time_conds(tcol, f), *dim_conds(t, f))
@@ -88,7 +91,9 @@ def cost_spikes(
     of the 7 days before (history before the range counts)."""
     starts = bucket_starts(since_ms - SPIKE_WINDOW * DAY_MS, until_ms, "day", f.tz)
     fw = f.with_range(starts[0], until_ms)
-    by_bucket = {r["bucket_ms"]: r["cost"] for r in usage_series(conn, fw, starts)}
+    by_bucket = {
+        r["bucket_ms"]: r["cost"] for r in usage_series(conn, fw, starts, metrics=["cost"])
+    }
     days = starts[:-1]
     values = [by_bucket.get(d, 0.0) for d in days]
     marks = spikes(values, window=SPIKE_WINDOW, factor=factor, min_excess=0.01)

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, literal, literal_column, null, select
 
 from ingestor.schema import sessions
 from webapp.queries.base import (
-    METRICS,
     Filters,
     bucketize,
     clean_metrics,
@@ -24,76 +23,131 @@ from webapp.queries.base import (
 )
 
 GROUP_KINDS = ("cron", "subagent")
+#: What a group row and a series cell carry (tokens: the four token types together).
+GROUP_METRICS = ("calls", "failed", "tokens", "cost")
 
 
 def _group_expr() -> Any:
-    return func.coalesce(sessions.c.label, sessions.c.cron_job_id, sessions.c.key, "(unnamed)")
+    # The constant is inlined, not a bound parameter: the same expression in SELECT and
+    # GROUP BY is then one expression for PostgreSQL too.
+    unnamed = literal_column("'(unnamed)'", String)
+    return func.coalesce(sessions.c.label, sessions.c.cron_job_id, sessions.c.key, unnamed)
 
 
 def groups(
     conn: Connection, f: Filters, starts: Sequence[int] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(table, series): per cron job / sub-agent label the runs (sessions), calls, tokens,
-    cost and last activity in the range, and (with ``starts``) cost and calls per local
-    bucket, kind and group name. One query over the calls per session (and cell), grouped
-    into jobs / labels here: the groups' sessions are few next to the calls."""
+    """(table, series): per cron job / sub-agent label the runs (sessions), calls, failed
+    calls, tokens, cost and last activity in the range, and (with ``starts``) the same
+    numbers per local bucket, kind and group name.
+
+    One statement: the calls are summed per session (and cell) first, the few thousand
+    sessions then joined to their job / label and summed per group (and cell) in SQL, so
+    Python only adds up a few hundred group cells into buckets."""
     # When the buckets are not whole hours (a half-hour zone) the series needs the raw
-    # table; the table part then reads it too (same numbers, one query).
+    # table; the table part then reads it too (same numbers, one statement).
     rollup = f.use_rollups if not starts else series_uses_rollups(f, starts)
     kinds = [k for k in GROUP_KINDS if not f.kinds or k in f.kinds]
     if not kinds:
         return [], []
-    meta = {
-        sid: (kind, name)
-        for sid, kind, name in conn.execute(
-            select(sessions.c.session_id, sessions.c.kind, _group_expr()).where(
-                sessions.c.kind.in_(kinds)
-            )
-        )
-    }
     t, tcol, m = usage_source(f, rollup=rollup, per_session=True)
-    cols: list[Any] = [t.c.session_id]
+    tokens = t.c.input_tokens + t.c.output_tokens + t.c.cache_read_tokens + t.c.cache_write_tokens
+    per_keys: list[Any] = [t.c.session_id.label("sid")]
     if starts:
-        cols.append(slot_expr(tcol, starts).label("slot"))
-    stmt = (
-        select(*cols, func.max(tcol).label("last_ms"), *(e.label(n) for n, e in m.items()))
+        per_keys.append(slot_expr(tcol, starts).label("slot"))
+    per = (
+        select(
+            *per_keys,
+            func.max(tcol).label("last_ms"),
+            m["calls"].label("calls"),
+            m["failed"].label("failed"),
+            func.sum(tokens).label("tokens"),
+            m["cost"].label("cost"),
+        )
         .where(
             *time_conds(tcol, f),
             *dim_conds(t, replace(f, kinds=())),
             t.c.session_id.in_(select(sessions.c.session_id).where(sessions.c.kind.in_(kinds))),
         )
-        .group_by(*cols)
+        .group_by(*per_keys)
+        .cte("per")
     )
-    table: dict[tuple[str, str], dict[str, Any]] = {}
-    runs: dict[tuple[str, str], set[str]] = {}
+    kind, name = sessions.c.kind, _group_expr()
+    src = per.join(sessions, sessions.c.session_id == per.c.sid)
+    sums = [func.sum(per.c[n]).label(n) for n in GROUP_METRICS]
+    if not starts:
+        # One row per session in ``per``: runs are its rows.
+        stmt: Any = (
+            select(
+                kind.label("kind"),
+                name.label("name"),
+                func.count().label("runs"),
+                func.max(per.c.last_ms).label("last_ms"),
+                *sums,
+            )
+            .select_from(src)
+            .group_by(kind, name)
+        )
+        return _sorted([_table_row(r, int(r["runs"])) for r in mappings(conn, stmt)]), []
+    # Per group and cell the sums (part 0), and per group the runs: the distinct sessions
+    # over all its cells (part 1).
+    cells_q = (
+        select(
+            literal(0).label("part"),
+            kind.label("kind"),
+            name.label("name"),
+            per.c.slot,
+            null().label("runs"),
+            func.max(per.c.last_ms).label("last_ms"),
+            *sums,
+        )
+        .select_from(src)
+        .group_by(kind, name, per.c.slot)
+    )
+    runs_q = (
+        select(
+            literal(1),
+            kind,
+            name,
+            null(),
+            func.count(per.c.sid.distinct()),
+            *(null() for _ in ("last_ms", *GROUP_METRICS)),
+        )
+        .select_from(src)
+        .group_by(kind, name)
+    )
     cells: list[dict[str, Any]] = []
-    for r in mappings(conn, stmt):
-        kind, name = meta.get(r["session_id"], ("unknown", "(unnamed)"))
-        acc = table.get((kind, name))
-        if acc is None:
-            acc = table[(kind, name)] = {"kind": kind, "name": name, "last_ms": r["last_ms"]}
-            acc.update(dict.fromkeys(METRICS, 0))
-            runs[(kind, name)] = set()
-        runs[(kind, name)].add(r["session_id"])
-        acc["last_ms"] = max(acc["last_ms"], r["last_ms"])
-        for n in METRICS:
-            acc[n] += r[n] or 0
-        if starts:
-            r["kind"], r["name"] = kind, name
+    runs: dict[tuple[str, str], int] = {}
+    for r in mappings(conn, cells_q.union_all(runs_q)):
+        if r["part"]:
+            runs[(r["kind"], r["name"])] = int(r["runs"])
+        else:
             cells.append(r)
-    rows = []
-    for key, acc in table.items():
-        acc["runs"] = len(runs[key])
-        row = clean_metrics(acc)
-        row["tokens"] = row["input"] + row["output"] + row["cache_read"] + row["cache_write"]
-        rows.append(row)
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in cells:
+        acc = table.get((c["kind"], c["name"]))
+        if acc is None:
+            table[(c["kind"], c["name"])] = dict(c)
+            continue
+        acc["last_ms"] = max(acc["last_ms"], c["last_ms"])
+        for n in GROUP_METRICS:
+            acc[n] = (acc[n] or 0) + (c[n] or 0)
+    rows = [_table_row(acc, runs.get(key, 0)) for key, acc in table.items()]
+    series = [
+        clean_metrics(r, GROUP_METRICS)
+        for r in bucketize(cells, starts, ["kind", "name"], GROUP_METRICS)
+    ]
+    return _sorted(rows), series
+
+
+def _table_row(r: Any, runs: int) -> dict[str, Any]:
+    row = {"kind": r["kind"], "name": r["name"], "last_ms": int(r["last_ms"]), "runs": runs}
+    return clean_metrics(row | {n: r[n] for n in GROUP_METRICS}, GROUP_METRICS)
+
+
+def _sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: (-r["cost"], r["kind"], r["name"]))
-    series = (
-        [clean_metrics(r) for r in bucketize(cells, starts, ["kind", "name"], METRICS)]
-        if starts
-        else []
-    )
-    return rows, series
+    return rows
 
 
 def group_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:
@@ -102,5 +156,5 @@ def group_table(conn: Connection, f: Filters) -> list[dict[str, Any]]:
 
 
 def group_series(conn: Connection, f: Filters, starts: Sequence[int]) -> list[dict[str, Any]]:
-    """Cost (and calls) per local bucket, kind and group name."""
+    """Cost (and calls, tokens) per local bucket, kind and group name."""
     return groups(conn, f, starts)[1] if starts else []

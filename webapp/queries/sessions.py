@@ -10,10 +10,18 @@ from typing import Any
 from sqlalchemy import Connection, case, distinct, func, literal, select
 
 from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool_hourly, usage
-from webapp.queries.base import Filters, clean_metrics, dim_conds, mappings, time_conds
+from webapp.queries.base import (
+    Filters,
+    clean_metrics,
+    dim_conds,
+    mappings,
+    raw_tuples,
+    time_conds,
+)
 from webapp.queries.base import usage_source as _usage_source
 
 GRID_LIMIT = 1000
+_GRID_METRICS = ("calls", "failed", "input", "output", "cache_read", "cache_write", "cost")
 _SESSION_COLS = (
     sessions.c.session_id,
     sessions.c.agent_id,
@@ -31,26 +39,29 @@ _SESSION_COLS = (
 
 def _active(f: Filters, limit: int) -> Any:
     """CTE: the sessions active in the range, most recently active first, at most ``limit``,
-    each with ``last`` (latest activity) and ``total`` (how many are active in all)."""
+    each with ``last`` (latest activity), ``first`` (earliest activity in the range) and
+    ``total`` (how many are active in all)."""
     if f.by_model:
         t, tcol, _ = _usage_source(f, per_session=True)
-        sid, last, where = t.c.session_id, func.max(tcol), [*time_conds(tcol, f), *dim_conds(t, f)]
+        sid, col, where = t.c.session_id, tcol, [*time_conds(tcol, f), *dim_conds(t, f)]
     elif f.use_rollups:
         sh = session_hourly
-        sid, last = sh.c.session_id, func.max(sh.c.hour_ms)
+        sid, col = sh.c.session_id, sh.c.hour_ms
         where = [*time_conds(sh.c.hour_ms, f), *dim_conds(sh, f, model=False)]
     else:
         m = messages
-        sid, last = m.c.session_id, func.max(m.c.ts_ms)
+        sid, col = m.c.session_id, m.c.ts_ms
         where = [
             m.c.entry_type == "message",
             *time_conds(m.c.ts_ms, f),
             *dim_conds(m, f, model=False),
         ]
+    last = func.max(col)
     return (
         select(
             sid.label("session_id"),
             last.label("last"),
+            func.min(col).label("first"),
             func.count().over().label("total"),
         )
         .where(*where)
@@ -75,14 +86,20 @@ def sessions_grid(
     their in-range call and tool totals and metadata)."""
     act = _active(f, limit)
     ids = select(act.c.session_id)
+    # The shown sessions' calls and tool calls are read from their earliest activity in the
+    # range on (an index range over the recent rows, not the whole range): a call or tool
+    # call is a message of its session (the ingestor writes and moves them together), so
+    # none is older. With provider / model filters the activity is the matching calls: that
+    # bounds the calls, not the tool calls (which count whatever model made them).
+    first = select(func.min(act.c.first)).scalar_subquery()
     t, tcol, m = _usage_source(f, per_session=True)
     use = (
         select(
             t.c.session_id.label("sid"),
-            *(e.label(n) for n, e in m.items()),
+            *(m[n].label(n) for n in _GRID_METRICS),
             _distinct_models(conn, t.c.model).label("models"),
         )
-        .where(*time_conds(tcol, f), *dim_conds(t, f), t.c.session_id.in_(ids))
+        .where(*time_conds(tcol, f), tcol >= first, *dim_conds(t, f), t.c.session_id.in_(ids))
         .group_by(t.c.session_id)
         .subquery("u")
     )
@@ -94,19 +111,20 @@ def sessions_grid(
                 func.sum(th.c.calls).label("tcalls"),
                 func.sum(th.c.errors).label("terrs"),
             )
-            .where(*time_conds(th.c.hour_ms, f), th.c.session_id.in_(ids))
+            .where(*time_conds(th.c.hour_ms, f), th.c.hour_ms >= first, th.c.session_id.in_(ids))
             .group_by(th.c.session_id)
             .subquery("tl")
         )
     else:
         tcl = tool_calls
+        bound = [] if f.by_model else [tcl.c.ts_ms >= first]
         tools = (
             select(
                 tcl.c.session_id.label("sid"),
                 func.count().label("tcalls"),
                 func.sum(case((tcl.c.status == "error", 1), else_=0)).label("terrs"),
             )
-            .where(*time_conds(tcl.c.ts_ms, f), tcl.c.session_id.in_(ids))
+            .where(*time_conds(tcl.c.ts_ms, f), *bound, tcl.c.session_id.in_(ids))
             .group_by(tcl.c.session_id)
             .subquery("tl")
         )
@@ -115,7 +133,7 @@ def sessions_grid(
             act.c.session_id,
             act.c.total,
             *(c.label("s_" + c.name) for c in _SESSION_COLS[1:]),
-            *(use.c[n] for n in m),
+            *(use.c[n] for n in _GRID_METRICS),
             use.c.models,
             tools.c.tcalls,
             tools.c.terrs,
@@ -129,30 +147,31 @@ def sessions_grid(
     )
     rows = []
     total = 0
-    for r in mappings(conn, stmt):
-        total = int(r["total"])
-        sid = r["session_id"]
-        u = clean_metrics({n: r[n] for n in m})
-        s = {c.name: r["s_" + c.name] for c in _SESSION_COLS[1:]}
-        models = sorted({x for x in (r["models"] or "").split(",") if x})
+    # Plain tuples (up to ``limit`` rows): the columns in the order selected above.
+    for (
+        sid, n_active, agent, kind, key, label, title, channel, parent, _cron, started, ended,
+        calls, failed, inp, out, c_read, c_write, cost, models, tcalls, terrs,
+    ) in raw_tuples(conn, stmt):  # fmt: skip
+        total = int(n_active)
+        failed = int(failed or 0)
         rows.append(
             {
                 "session_id": sid,
-                "agent": s["agent_id"] if s["agent_id"] is not None else "",
-                "kind": s["kind"] if s["kind"] is not None else "unknown",
-                "name": s["label"] or s["title"] or s["key"] or sid,
-                "key": s["key"],
-                "channel": s["channel"] or "",
-                "models": ", ".join(models),
-                "started_ms": s["started_ms"],
-                "ended_ms": s["ended_ms"],
-                "calls": u["calls"],
-                "failed": u["failed"],
-                "tokens": u["input"] + u["output"] + u["cache_read"] + u["cache_write"],
-                "cost": u["cost"],
-                "tool_calls": int(r["tcalls"] or 0),
-                "errors": u["failed"] + int(r["terrs"] or 0),
-                "parent_session_id": s["parent_session_id"],
+                "agent": agent if agent is not None else "",
+                "kind": kind if kind is not None else "unknown",
+                "name": label or title or key or sid,
+                "key": key,
+                "channel": channel or "",
+                "models": ", ".join(sorted({x for x in (models or "").split(",") if x})),
+                "started_ms": started,
+                "ended_ms": ended,
+                "calls": int(calls or 0),
+                "failed": failed,
+                "tokens": int(inp or 0) + int(out or 0) + int(c_read or 0) + int(c_write or 0),
+                "cost": float(cost or 0),
+                "tool_calls": int(tcalls or 0),
+                "errors": failed + int(terrs or 0),
+                "parent_session_id": parent,
             }
         )
     return rows, total

@@ -162,13 +162,18 @@ def overview(conn: Connection, f: Filters) -> dict[str, Any]:
 
 
 def usage_series(
-    conn: Connection, f: Filters, starts: Sequence[int], by: str | None = None
+    conn: Connection,
+    f: Filters,
+    starts: Sequence[int],
+    by: str | None = None,
+    metrics: Sequence[str] = METRICS,
 ) -> list[dict[str, Any]]:
     """Call metrics per local bucket (``starts``: bucket starts + final end), optionally per
-    ``by`` in {"model", "provider", "agent"}. Rows: bucket_ms, [key], METRICS."""
+    ``by`` in {"model", "provider", "agent"}. Rows: bucket_ms, [key], ``metrics`` (default
+    all of METRICS)."""
     rollup = series_uses_rollups(f, starts)
     t, tcol, m = usage_source(f, rollup=rollup)
-    slot = slot_expr(tcol, starts).label("slot")
+    m = {n: m[n] for n in metrics}
     key_cols: list[Any] = []
     keys: list[str] = []
     if by == "model":
@@ -178,26 +183,44 @@ def usage_series(
         col = t.c.provider if by == "provider" else t.c.agent_id
         key_cols = [col.label(by)]
         keys = [by]
-    stmt = (
-        select(slot, *key_cols, *(expr.label(name) for name, expr in m.items()))
-        .where(*time_conds(tcol, f), *dim_conds(t, f))
-        .group_by(slot, *key_cols)
-    )
+    where = [*time_conds(tcol, f), *dim_conds(t, f)]
+    if rollup and by in (None, "agent"):
+        # ``model_hourly``'s key starts with (hour_ms, agent_id): summing per hour (and agent)
+        # first streams in key order without a sort and leaves ~1/10 of the rows for the
+        # grouping into cells (a sort): ~40 % less time than grouping the rows at once.
+        hours = (
+            select(tcol.label("hour_ms"), *key_cols, *(e.label(n) for n, e in m.items()))
+            .where(*where)
+            .group_by(tcol, *key_cols)
+            .subquery("hours")
+        )
+        slot = slot_expr(hours.c.hour_ms, starts).label("slot")
+        hkeys = [hours.c[k] for k in keys]
+        stmt = select(slot, *hkeys, *(func.sum(hours.c[n]).label(n) for n in m)).group_by(
+            slot, *hkeys
+        )
+    else:
+        slot = slot_expr(tcol, starts).label("slot")
+        stmt = (
+            select(slot, *key_cols, *(expr.label(name) for name, expr in m.items()))
+            .where(*where)
+            .group_by(slot, *key_cols)
+        )
     rows = mappings(conn, stmt)
-    return [clean_metrics(r) for r in bucketize(rows, starts, keys, METRICS, fill=not keys)]
+    return [
+        clean_metrics(r, metrics) for r in bucketize(rows, starts, keys, metrics, fill=not keys)
+    ]
 
 
 def model_sessions(conn: Connection, f: Filters) -> dict[tuple[str, str], int]:
     """(provider, model) -> sessions with at least one call of it in the range."""
     t, tcol, _ = usage_source(f, per_session=True)
-    inner = (
-        select(t.c.provider, t.c.model, t.c.session_id)
+    # COUNT(DISTINCT) in one grouping: ~20 % less work than grouping the (session, model)
+    # pairs first and counting them in a second grouping.
+    stmt = (
+        select(t.c.provider, t.c.model, func.count(distinct(t.c.session_id)))
         .where(*time_conds(tcol, f), *dim_conds(t, f))
-        .group_by(t.c.session_id, t.c.provider, t.c.model)
-        .subquery()
-    )
-    stmt = select(inner.c.provider, inner.c.model, func.count()).group_by(
-        inner.c.provider, inner.c.model
+        .group_by(t.c.provider, t.c.model)
     )
     return {(p, m): int(n) for p, m, n in conn.execute(stmt)}
 
