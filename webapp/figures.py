@@ -260,9 +260,12 @@ def stacked_by_key(
     money: bool = True,
     top: int = 9,
     unit: str | None = None,
+    starts: Sequence[int] | None = None,
 ) -> Fig:
     """Stacked bars of ``value`` per bucket and ``key`` (the ``top`` largest keys; the rest is
-    summed as "other"). ``unit``: the bucket unit (guessed from the buckets when None)."""
+    summed as "other"). ``unit``: the bucket unit (guessed from the buckets when None).
+    ``starts``: the range's bucket starts and its end (``View.buckets``), so the axis spans
+    the range even where nothing ran."""
     if not rows:
         return empty(title)
     totals: dict[str, float] = defaultdict(float)
@@ -270,7 +273,7 @@ def stacked_by_key(
         totals[r[key]] += r[value]
     keep = [k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
     series: dict[str, dict[Any, float]] = defaultdict(lambda: defaultdict(float))
-    buckets = sorted({r["bucket_ms"] for r in rows})
+    buckets = sorted({r["bucket_ms"] for r in rows} | set(starts[:-1] if starts else ()))
     for r in rows:
         name = r[key] if r[key] in keep else "other"
         series[name][r["bucket_ms"]] += r[value]

@@ -50,7 +50,14 @@ def body(conn: Any, view: View) -> Any:
         r["name"] = f"{r['provider']}/{r['model']}"
     names = [f"{r['provider']}/{r['model']}" for r in rows]
     cost_fig = F.stacked_by_key(
-        series, view.tz, "name", "cost", f"Cost per {unit} by model", "Cost (USD)", unit=unit
+        series,
+        view.tz,
+        "name",
+        "cost",
+        f"Cost per {unit} by model",
+        "Cost (USD)",
+        unit=unit,
+        starts=starts,
     )
     share_fig = F.share_donut(names, [r["cost"] for r in rows], "Share of cost")
     columns = COLUMNS

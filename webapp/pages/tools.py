@@ -156,6 +156,7 @@ def trends(conn: Any, view: View) -> Any:
                             "Calls",
                             money=False,
                             unit=unit,
+                            starts=starts,
                         ),
                     ),
                 ),
