@@ -63,7 +63,8 @@ def _sqlite_writer_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     # After a checkpoint the WAL is truncated to this size, so it stays bounded.
     cur.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
-    cur.execute("PRAGMA cache_size=-16384")  # 16 MB: the ingestor must stay small
+    # 8 MB: the ingestor must stay small (a larger cache measured no faster: the OS caches)
+    cur.execute("PRAGMA cache_size=-8192")
     cur.close()
 
 
