@@ -3,8 +3,11 @@
 a browser request costs minus the network and JSON).
 
     .venv/bin/python bench/bench_webapp.py [--calls 1000000] [--days 365] [--repeat 15]
+    .venv/bin/python bench/bench_webapp.py --pg postgresql://postgres@127.0.0.1:5432/bench
 
-The database is seeded once into bench-data/webapp-<calls>.sqlite and reused.
+The database is seeded once into bench-data/webapp-<calls>.sqlite and reused. With ``--pg``
+the same rows are copied (``COPY``) into that PostgreSQL database once (it is created when
+missing, migrated, then analyzed) and the callbacks run against it.
 """
 
 from __future__ import annotations
@@ -48,6 +51,60 @@ def ensure_db(calls: int, days: int) -> Path:
     return path
 
 
+COPIED = (
+    "sessions",
+    "messages",
+    "usage",
+    "tool_calls",
+    "usage_hourly",
+    "session_hourly",
+    "tool_hourly",
+    "model_hourly",
+    "tool_name_hourly",
+)
+
+
+def ensure_pg(url: str, sqlite_db: Path) -> str:
+    """The bench rows in PostgreSQL at ``url`` (created, migrated and filled when empty)."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from ingestor import migrate
+    from ingestor.db import make_engine
+
+    u = make_url(url)
+    admin = u.set(database="postgres").render_as_string(hide_password=False)
+    admin = admin.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)
+        ).fetchone():
+            conn.execute(f'CREATE DATABASE "{u.database}"')
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    plain = u.render_as_string(hide_password=False).replace(
+        "postgresql+psycopg://", "postgresql://"
+    )
+    with psycopg.connect(plain) as pg:
+        if pg.execute("SELECT COUNT(*) FROM usage").fetchone()[0]:  # type: ignore[index]
+            return url
+        t0 = time.perf_counter()
+        src = sqlite3.connect(f"file:{sqlite_db}?mode=ro", uri=True)
+        for table in COPIED:
+            cols = [r[1] for r in src.execute(f"PRAGMA table_info({table})")]
+            with pg.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as cp:
+                for row in src.execute(f"SELECT {', '.join(cols)} FROM {table}"):
+                    cp.write_row(row)
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("ANALYZE")
+        print(f"copied into {u.database} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return url
+
+
 def callbacks(session_id: str) -> dict[str, Callable[[dict[str, Any]], Any]]:
     return {
         "overview.cards": lambda s: overview.render_cards(s),
@@ -81,9 +138,11 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--pg", help="run against this PostgreSQL database (filled once)")
     args = ap.parse_args()
     db = ensure_db(args.calls, args.days)
-    settings = ServeSettings(db_url=f"sqlite:///{db}", query_timeout_ms=10_000)
+    url = ensure_pg(args.pg, db) if args.pg else f"sqlite:///{db}"
+    settings = ServeSettings(db_url=url, query_timeout_ms=10_000)
     ctx = AppContext(settings=settings, default_tz="UTC", clock=lambda: LARGE_NOW_MS)
     set_context(ctx)
     with ctx.engine().connect() as c:
@@ -96,7 +155,8 @@ def main() -> None:
                 "ORDER BY SUM(llm_calls) DESC LIMIT 1"
             )
         ).scalar()
-    print(f"database: {db} ({db.stat().st_size / 1e6:.0f} MB), session page: {sid}")
+    where = args.pg or f"{db} ({db.stat().st_size / 1e6:.0f} MB)"
+    print(f"database: {where}, session page: {sid}")
     print(f"{'callback':18} {'30d p50':>9} {'30d p95':>9} {'all p50':>9} {'all p95':>9}")
     worst = {"30d": 0.0, "all": 0.0}
     for name, fn in callbacks(str(sid)).items():
