@@ -107,10 +107,10 @@ def _numeric_as_number(dbapi_conn: Any, _record: Any) -> None:
 
     class NumberLoader(Loader):
         def load(self, data: Any) -> int | float:
-            text = bytes(data).decode()
-            if text.lstrip("-").isdigit():
-                return int(text)
-            return float(text)
+            raw = bytes(data)  # int() and float() parse ASCII bytes directly
+            if b"." in raw or b"e" in raw or b"N" in raw or b"I" in raw:  # NaN, Infinity
+                return float(raw)
+            return int(raw)
 
     dbapi_conn.adapters.register_loader("numeric", NumberLoader)
 
