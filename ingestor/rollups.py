@@ -5,9 +5,9 @@ Without the session: ``model_hourly``, ``tool_name_hourly`` (from the per-sessio
 the session's kind), small enough for the dashboard's long ranges.
 
 A rollup row is always the aggregate of its base rows; the writer keeps that true by
-recomputing the (session, hour) cells a transaction touched (``recompute``), or adding a
-batch of rows that are new for certain (``add_new``). ``rebuild_all`` derives everything from
-scratch (used by tests, by ``reprice`` and as a repair tool).
+recomputing the (session, hour) cells a transaction touched (``recompute``), or adding the
+aggregates of rows that are new for certain (the store's ``_add_rollups``). ``rebuild_all``
+derives everything from scratch (used by tests, by ``reprice`` and as a repair tool).
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 Rows and the read positions they advance to commit together, so a crash at any moment loses
 nothing and doubles nothing. Inserts on natural keys ignore duplicates; a row seen again in a
 session with an earlier header moves to it (accounting.md §3). Tool calls are paired with
-results from earlier batches, and the hourly rollups are kept exact in the same transaction.
-Bulk statements go through the driver's ``executemany`` (SQLAlchemy's ORM unit of work is far
-too slow for this volume).
+results from earlier batches, and the hourly rollups are kept exact in the same transaction:
+the batch's rows already stored are looked up first, so new rows grow the rollups by their
+aggregates and only the stored ones (fork copies, archives, re-reads) can move, take a pairing
+or have their (session, hour) cells recomputed. Bulk statements go through the driver's
+``executemany`` (SQLAlchemy's ORM unit of work is far too slow for this volume).
 """
 
 from __future__ import annotations
