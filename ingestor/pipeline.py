@@ -32,7 +32,7 @@ from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
 from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
 from ingestor.store import Store, now_ms
-from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint
+from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
 
 TAIL_FP_BYTES = 64
 _SOURCE_INSERT_COLS = (
@@ -461,12 +461,10 @@ class Pipeline:
                 # An archive is never appended again: its last line needs no newline.
                 pending = getattr(reader, "pending_bytes", 0)
                 if src.archive_reason and not compressed and 0 < pending <= 64 << 20:
-                    with open(cand.path, "rb") as fh:
-                        fh.seek(end)
-                        data = fh.read(pending)
+                    data = read_line_at(cand.path, end, pending)
                     upd.lines += 1
-                    if not self._line(fs, end, data.rstrip(b"\r"), batch, stats):
-                        end += len(data)
+                    if not self._line(fs, end, data, batch, stats):
+                        end += pending
         finally:
             reader.close()
         for off, length in getattr(reader, "oversized", []):

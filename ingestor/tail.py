@@ -42,6 +42,7 @@ __all__ = [
     "RawLine",
     "bytes_fingerprint",
     "head_fingerprint",
+    "read_line_at",
     "shrink_long_strings",
 ]
 
@@ -305,6 +306,18 @@ class LineReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def read_line_at(path: Path, start: int, length: int) -> bytes:
+    """The ``length`` bytes of a line at ``start`` (an archive's unterminated last line),
+    without ``\\r``; a line over ``SPILL_LINE_BYTES`` comes back with its long strings
+    blanked, never held whole (as :class:`LineReader` does)."""
+    with open(path, "rb", buffering=0) as f:
+        if length > SPILL_LINE_BYTES:
+            data = shrink_long_strings(_FileBytes(f.fileno(), start, length))
+        else:
+            data = os.pread(f.fileno(), length, start)
+    return data[:-1] if data[-1:] == b"\r" else data
 
 
 class _FileBytes:

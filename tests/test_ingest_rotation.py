@@ -498,6 +498,23 @@ def test_lines_appended_just_before_the_rename_are_read(env: Env) -> None:
     assert env.totals() == expect(tx.calls)
 
 
+@pytest.mark.parametrize("big", [False, True])
+def test_archive_last_line_without_newline_is_read(env: Env, big: bool) -> None:
+    """An archive is never appended again: its unterminated last line counts. A long one
+    (a 3 MB inline image) is read back from the file with its huge string blanked."""
+    tx = Tx(new_sid(), T0)
+    name = f"{tx.sid}.jsonl.reset.2026-03-02T10-00-00.000Z"
+    head = body([tx.header(), tx.call(1)])
+    last = tx.call(7, textv="x" * 3_000_000 if big else "ok")
+    env.write(name, head + last + b"\r")
+    s = env.run()
+    assert (s.calls, s.errors) == (2, 0)
+    assert env.totals() == expect(tx.calls)
+    preview = env.q("SELECT text_preview FROM messages WHERE entry_id = :e", e=tx.calls[-1].eid)
+    assert preview == [("" if big else "ok",)]
+    assert env.sources()[name]["read_offset"] == env.path(name).stat().st_size
+
+
 def _zst(data: bytes) -> bytes:
     return zstandard.ZstdCompressor().compress(data)
 

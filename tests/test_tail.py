@@ -182,6 +182,25 @@ def test_fifty_megabyte_line_bounded_memory(tmp_path: Path) -> None:
     assert peak < 4 * MB, f"peak {peak / MB:.0f} MB"
 
 
+def test_read_line_at_never_holds_a_long_line(tmp_path: Path) -> None:
+    """An archive's unterminated last line, read on its own: short ones as they are (without
+    ``\\r``), a 50 MB one with its huge string blanked in a few MB."""
+    p = tmp_path / "a.jsonl.reset.2026-01-01T00-00-00.000Z"
+    with p.open("wb") as f:
+        f.write(b'{"a":1}\n{"image":"' + b"A" * (50 * MB) + b'"}\r')
+    size = p.stat().st_size
+    assert tail.read_line_at(p, 0, 7) == b'{"a":1}'
+    gc.collect()
+    tracemalloc.start()
+    try:
+        data = tail.read_line_at(p, 8, size - 8)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data == b'{"image":""}'
+    assert peak < 4 * MB, f"peak {peak / MB:.0f} MB"
+
+
 @pytest.mark.parametrize("chunk", [1000, 1 << 20])
 def test_long_line_of_short_strings_is_read_back_intact(tmp_path: Path, chunk: int) -> None:
     body = b'{"rows":[' + b",".join(b'"r%06d"' % i for i in range(200_000)) + b"]}"
