@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from webapp_seed import LARGE_NOW_MS, create_schema, seed_large  # noqa: E402
 
+from ingestor import rollups  # noqa: E402
 from ingestor.config import ServeSettings  # noqa: E402
 from webapp.context import AppContext, set_context  # noqa: E402
 from webapp.pages import alerts, cron, models, overview, session, sessions, timeline, tools  # noqa: E402
@@ -51,17 +52,7 @@ def ensure_db(calls: int, days: int) -> Path:
     return path
 
 
-COPIED = (
-    "sessions",
-    "messages",
-    "usage",
-    "tool_calls",
-    "usage_hourly",
-    "session_hourly",
-    "tool_hourly",
-    "model_hourly",
-    "tool_name_hourly",
-)
+COPIED = ("sessions", "messages", "usage", "tool_calls", *rollups.ALL_ROLLUPS)
 
 
 def ensure_pg(url: str, sqlite_db: Path) -> str:

@@ -291,25 +291,18 @@ class Pipeline:
                     kind = "jsonl_zst" if nc.compressed else "jsonl"
                     cands.append(Candidate(p, kind, agent, nc))
                     known.add(str(p))
-        planned: list[tuple[Candidate, Stat, Source | None, int]] = []
-        for cand in cands:
-            if cand.kind not in ("jsonl", "jsonl_zst"):
-                continue
-            stats.files += 1
-            plan = self._plan(cand, stats, seen)
-            if plan is not None:
-                planned.append((cand, *plan))
         others = [c for c in cands if c.kind in ("sqlite_store", "gateway_log")]
+        planned = self._plan_all(
+            [c for c in cands if c.kind in ("jsonl", "jsonl_zst")], stats, seen
+        )
         del found, cands, known  # a pass over many files keeps only what it will read
-        fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
         # What is left to read, compact (a Path costs ~400 bytes; 25,000 files add up), and
         # each item dropped once read.
-        work: list[tuple[str, str, str, NameClass, Stat, Source, int] | None] = []
-        for cand, st, maybe, start in planned:
-            src = maybe if maybe is not None else fresh[str(cand.path)]
-            seen.add(src.id)
-            work.append((str(cand.path), cand.kind, cand.agent_id, cand.name, st, src, start))
-        del planned, fresh
+        work: list[tuple[str, str, str, NameClass, Stat, Source, int] | None] = [
+            (str(cand.path), cand.kind, cand.agent_id, cand.name, st, src, start)
+            for cand, st, src, start in planned
+        ]
+        del planned
         total = sum(max(0, item[4].st_size - item[6]) for item in work if item)
         done = 0
         for i, item in enumerate(work):
@@ -331,6 +324,25 @@ class Pipeline:
         self._mark_gone(seen, stats)
         stats.seconds = time.perf_counter() - t0
         return stats
+
+    def _plan_all(
+        self, cands: Sequence[Candidate], stats: PassStats, seen: set[int]
+    ) -> list[tuple[Candidate, Stat, Source, int]]:
+        """What to read of each file (see :meth:`_plan`), new files registered in one
+        transaction; every file planned is marked ``seen``."""
+        planned = []
+        for cand in cands:
+            stats.files += 1
+            plan = self._plan(cand, stats, seen)
+            if plan is not None:
+                planned.append((cand, *plan))
+        fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
+        out: list[tuple[Candidate, Stat, Source, int]] = []
+        for cand, st, maybe, start in planned:
+            src = maybe if maybe is not None else fresh[str(cand.path)]
+            seen.add(src.id)
+            out.append((cand, st, src, start))
+        return out
 
     def _plan(
         self, cand: Candidate, stats: PassStats, seen: set[int]

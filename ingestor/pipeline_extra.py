@@ -84,16 +84,7 @@ def read_gateway_logs(
     seen: set[int],
     stop: threading.Event | None = None,
 ) -> None:
-    planned = []
-    for cand in cands:
-        stats.files += 1
-        plan = pipe._plan(cand, stats, seen)
-        if plan is not None:
-            planned.append((cand, *plan))
-    fresh = pipe._new_sources([(c, st) for c, st, src, _ in planned if src is None])
-    for cand, st, maybe, start in planned:
-        src = maybe if maybe is not None else fresh[str(cand.path)]
-        seen.add(src.id)
+    for cand, st, src, start in pipe._plan_all(cands, stats, seen):
         if stop is not None and stop.is_set():
             continue
         stats.files_read += 1

@@ -24,6 +24,21 @@ ALL_ROLLUPS = (
     "model_hourly",
     "tool_name_hourly",
 )
+#: The additive columns of ``usage_hourly`` and ``model_hourly``, and of ``tool_hourly`` and
+#: ``tool_name_hourly``.
+USAGE_MEASURES = (
+    "llm_calls",
+    "failed_calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "logged_cost",
+    "priced_cost",
+    "cost",
+    "cache_savings",
+)
+TOOL_MEASURES = ("calls", "errors", "missing")
 
 _USAGE_SELECT = """
 SELECT (ts_ms / 3600000) * 3600000 AS hour_ms, session_id, provider, model,

@@ -625,27 +625,12 @@ class Store:
             a[8] += row[23] or 0.0
             a[9] += row[24]
             a[10] += row[28] or 0.0
-        self._many(
+        self._add(
             conn,
-            self._q(
-                "INSERT INTO usage_hourly (hour_ms, session_id, provider, model, agent_id, "
-                "host_id, llm_calls, failed_calls, input_tokens, output_tokens, "
-                "cache_read_tokens, cache_write_tokens, logged_cost, priced_cost, cost, "
-                "cache_savings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (hour_ms, session_id, provider, model) DO UPDATE SET "
-                "llm_calls = usage_hourly.llm_calls + excluded.llm_calls, "
-                "failed_calls = usage_hourly.failed_calls + excluded.failed_calls, "
-                "input_tokens = usage_hourly.input_tokens + excluded.input_tokens, "
-                "output_tokens = usage_hourly.output_tokens + excluded.output_tokens, "
-                "cache_read_tokens = usage_hourly.cache_read_tokens + "
-                "excluded.cache_read_tokens, "
-                "cache_write_tokens = usage_hourly.cache_write_tokens + "
-                "excluded.cache_write_tokens, "
-                "logged_cost = usage_hourly.logged_cost + excluded.logged_cost, "
-                "priced_cost = usage_hourly.priced_cost + excluded.priced_cost, "
-                "cost = usage_hourly.cost + excluded.cost, "
-                "cache_savings = usage_hourly.cache_savings + excluded.cache_savings"
-            ),
+            "usage_hourly",
+            ("hour_ms", "session_id", "provider", "model"),
+            ("agent_id", "host_id"),
+            rollups.USAGE_MEASURES,
             [(k[0], k[1], k[2], k[3], a[0], h, *a[1:]) for k, a in u.items()],
         )
         s: dict[tuple[int, str], list[Any]] = {}
@@ -658,13 +643,12 @@ class Store:
                 s[k2] = [m.agent_id, 1]
             else:
                 a2[1] += 1
-        self._many(
+        self._add(
             conn,
-            self._q(
-                "INSERT INTO session_hourly (hour_ms, session_id, agent_id, host_id, messages) "
-                "VALUES (?,?,?,?,?) ON CONFLICT (hour_ms, session_id) DO UPDATE SET "
-                "messages = session_hourly.messages + excluded.messages"
-            ),
+            "session_hourly",
+            ("hour_ms", "session_id"),
+            ("agent_id", "host_id"),
+            ("messages",),
             [(k[0], k[1], a[0], h, a[1]) for k, a in s.items()],
         )
         t: dict[tuple[int, str, str], list[Any]] = {}
@@ -676,16 +660,12 @@ class Store:
             a3[1] += 1
             a3[2] += tc.status == "error"
             a3[3] += tc.status == "missing"
-        self._many(
+        self._add(
             conn,
-            self._q(
-                "INSERT INTO tool_hourly (hour_ms, session_id, tool_name, agent_id, host_id, "
-                "calls, errors, missing) VALUES (?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (hour_ms, session_id, tool_name) DO UPDATE SET "
-                "calls = tool_hourly.calls + excluded.calls, "
-                "errors = tool_hourly.errors + excluded.errors, "
-                "missing = tool_hourly.missing + excluded.missing"
-            ),
+            "tool_hourly",
+            ("hour_ms", "session_id", "tool_name"),
+            ("agent_id", "host_id"),
+            rollups.TOOL_MEASURES,
             [(k[0], k[1], k[2], a[0], h, a[1], a[2], a[3]) for k, a in t.items()],
         )
         kinds = self._kinds(conn, {k[1] for k in u} | {k[1] for k in t})
@@ -696,32 +676,14 @@ class Store:
             if ga is None:
                 g[gk] = list(a[1:])
             else:
-                for i in range(10):
+                for i in range(len(rollups.USAGE_MEASURES)):
                     ga[i] += a[i + 1]
-        self._many(
+        self._add(
             conn,
-            self._q(
-                "INSERT INTO model_hourly (hour_ms, agent_id, kind, provider, model, llm_calls, "
-                "failed_calls, input_tokens, output_tokens, cache_read_tokens, "
-                "cache_write_tokens, logged_cost, priced_cost, cost, cache_savings) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (hour_ms, agent_id, kind, provider, model) DO UPDATE SET "
-                + ", ".join(
-                    f"{c} = model_hourly.{c} + excluded.{c}"
-                    for c in (
-                        "llm_calls",
-                        "failed_calls",
-                        "input_tokens",
-                        "output_tokens",
-                        "cache_read_tokens",
-                        "cache_write_tokens",
-                        "logged_cost",
-                        "priced_cost",
-                        "cost",
-                        "cache_savings",
-                    )
-                )
-            ),
+            "model_hourly",
+            ("hour_ms", "agent_id", "kind", "provider", "model"),
+            (),
+            rollups.USAGE_MEASURES,
             [(*k, *a) for k, a in g.items()],
         )
         tg: dict[tuple[int, str, str, str], list[int]] = {}
@@ -734,18 +696,31 @@ class Store:
                 ta[0] += a3[1]
                 ta[1] += a3[2]
                 ta[2] += a3[3]
-        self._many(
+        self._add(
             conn,
-            self._q(
-                "INSERT INTO tool_name_hourly (hour_ms, agent_id, kind, tool_name, calls, "
-                "errors, missing) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT (hour_ms, agent_id, kind, tool_name) DO UPDATE SET "
-                "calls = tool_name_hourly.calls + excluded.calls, "
-                "errors = tool_name_hourly.errors + excluded.errors, "
-                "missing = tool_name_hourly.missing + excluded.missing"
-            ),
+            "tool_name_hourly",
+            ("hour_ms", "agent_id", "kind", "tool_name"),
+            (),
+            rollups.TOOL_MEASURES,
             [(*k, *a) for k, a in tg.items()],
         )
+
+    def _add(
+        self,
+        conn: Connection,
+        table: str,
+        keys: Sequence[str],
+        plain: Sequence[str],
+        measures: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Upsert rollup rows (``keys``, ``plain``, ``measures`` in that order): a row whose
+        key exists adds its measures to the stored ones."""
+        sql = self._ins(table, (*keys, *plain, *measures), None) + (
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in measures)
+        )
+        self._many(conn, sql, rows)
 
     def _kind_changes(self, changed: list[str], conn: Connection) -> None:
         """The session-less rollups group by kind: recompute the hours of sessions whose kind

@@ -266,8 +266,7 @@ class LineReader:
         """A long line of a plain file, read again from the file with its long strings
         blanked, without ``\\r``."""
         assert self._file is not None
-        data = shrink_long_strings(_FileBytes(self._file.fileno(), start, length))
-        return data[:-1] if data[-1:] == b"\r" else data
+        return _shrunk_at(self._file.fileno(), start, length)
 
     def _body_lines(self, body: bytes, off: int, strip_cr: bool) -> Iterator[RawLine]:
         """The general loop over a chunk's whole lines: ``\\r`` removal, oversized lines."""
@@ -314,9 +313,15 @@ def read_line_at(path: Path, start: int, length: int) -> bytes:
     blanked, never held whole (as :class:`LineReader` does)."""
     with open(path, "rb", buffering=0) as f:
         if length > SPILL_LINE_BYTES:
-            data = shrink_long_strings(_FileBytes(f.fileno(), start, length))
-        else:
-            data = os.pread(f.fileno(), length, start)
+            return _shrunk_at(f.fileno(), start, length)
+        data = os.pread(f.fileno(), length, start)
+    return data[:-1] if data[-1:] == b"\r" else data
+
+
+def _shrunk_at(fd: int, start: int, length: int) -> bytes:
+    """The line at ``start`` of an open file with its long strings blanked, without ``\\r``:
+    read in windows, never held whole."""
+    data = shrink_long_strings(_FileBytes(fd, start, length))
     return data[:-1] if data[-1:] == b"\r" else data
 
 

@@ -66,13 +66,6 @@ def _check(engine: Engine, exp: Expected, errors: int) -> None:
             days[day] = days.get(day, 0) + 1
         spans = conn.execute(
             text(
-                "SELECT COUNT(*) FROM sessions s WHERE s.started_ms IS NOT "
-                "(SELECT MIN(ts_ms) FROM messages m WHERE m.session_id = s.session_id) "
-                "OR s.ended_ms IS NOT "
-                "(SELECT MAX(ts_ms) FROM messages m WHERE m.session_id = s.session_id)"
-            )
-            if engine.dialect.name == "sqlite"
-            else text(
                 "SELECT COUNT(*) FROM sessions s WHERE s.started_ms IS DISTINCT FROM "
                 "(SELECT MIN(ts_ms) FROM messages m WHERE m.session_id = s.session_id) "
                 "OR s.ended_ms IS DISTINCT FROM "

@@ -73,8 +73,6 @@ def groups(
         .cte("per")
     )
     kind, name = sessions.c.kind, _group_expr()
-    src = per.join(sessions, sessions.c.session_id == per.c.sid)
-    sums = [func.sum(per.c[n]).label(n) for n in GROUP_METRICS]
     if not starts:
         # One row per session in ``per``: runs are its rows.
         stmt: Any = (
@@ -83,9 +81,9 @@ def groups(
                 name.label("name"),
                 func.count().label("runs"),
                 func.max(per.c.last_ms).label("last_ms"),
-                *sums,
+                *(func.sum(per.c[n]).label(n) for n in GROUP_METRICS),
             )
-            .select_from(src)
+            .select_from(per.join(sessions, sessions.c.session_id == per.c.sid))
             .group_by(kind, name)
         )
         return _sorted([_table_row(r, int(r["runs"])) for r in mappings(conn, stmt)]), []
@@ -97,7 +95,6 @@ def groups(
         "first"
     )
     flagged = select(*per.c, first).subquery("flagged")
-    src2 = flagged.join(sessions, sessions.c.session_id == flagged.c.sid)
     cells_q = (
         select(
             kind.label("kind"),
@@ -107,25 +104,21 @@ def groups(
             *(func.sum(flagged.c[n]).label(n) for n in GROUP_METRICS),
             func.sum(case((flagged.c.first, 1), else_=0)).label("firsts"),
         )
-        .select_from(src2)
+        .select_from(flagged.join(sessions, sessions.c.session_id == flagged.c.sid))
         .group_by(kind, name, flagged.c.slot)
     )
-    cells: list[dict[str, Any]] = []
-    runs: dict[tuple[str, str], int] = {}
-    for r in mappings(conn, cells_q):
-        key = (r["kind"], r["name"])
-        runs[key] = runs.get(key, 0) + int(r.pop("firsts") or 0)
-        cells.append(r)
-    table: dict[tuple[str, str], dict[str, Any]] = {}
+    cells = mappings(conn, cells_q)
+    table: dict[tuple[str, str], dict[str, Any]] = {}  # per group: its cells added up
     for c in cells:
-        acc = table.get((c["kind"], c["name"]))
+        key = (c["kind"], c["name"])
+        acc = table.get(key)
         if acc is None:
-            table[(c["kind"], c["name"])] = dict(c)
+            table[key] = dict(c)
             continue
         acc["last_ms"] = max(acc["last_ms"], c["last_ms"])
-        for n in GROUP_METRICS:
+        for n in (*GROUP_METRICS, "firsts"):
             acc[n] = (acc[n] or 0) + (c[n] or 0)
-    rows = [_table_row(acc, runs.get(key, 0)) for key, acc in table.items()]
+    rows = [_table_row(acc, int(acc["firsts"] or 0)) for acc in table.values()]
     series = [
         clean_metrics(r, GROUP_METRICS)
         for r in bucketize(cells, starts, ["kind", "name"], GROUP_METRICS)
