@@ -14,6 +14,7 @@ sessions a day holds is :mod:`ingestor.demo` and :mod:`ingestor.demo_sessions`; 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,7 +119,10 @@ class Corpus:
         if zst:
             data = self.zstd.compress(data)
         d = self.sdir(s.agent) / sub if sub else self.sdir(s.agent)
-        return self.write(d / (name or f"{s.sid}.jsonl"), data, len(parts) if counted else 0)
+        path = self.write(d / (name or f"{s.sid}.jsonl"), data, len(parts) if counted else 0)
+        # like OpenClaw's files: last modified when the session last wrote (a rename keeps it)
+        os.utime(path, ns=(s.t * 1_000_000, s.t * 1_000_000))
+        return path
 
     def _account(self, sid: str, recs: list[Rec]) -> None:
         e, own = self.e, 0

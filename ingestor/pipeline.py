@@ -336,6 +336,11 @@ class Pipeline:
             plan = self._plan(cand, stats, seen)
             if plan is not None:
                 planned.append((cand, *plan))
+        # Oldest first: a file's rows then land next to the rows of the files written at about
+        # the same time, so the time-led indexes and rollups grow at their ends instead of
+        # everywhere at once (a cold ingest writes a third less to the WAL), and new sources
+        # get ids in reading order. Any order gives the same rows (accounting.md §3).
+        planned.sort(key=lambda p: p[1].st_mtime_ns)
         fresh = self._new_sources([(c, st) for c, st, src, _ in planned if src is None])
         out: list[tuple[Candidate, Stat, Source, int]] = []
         for cand, st, maybe, start in planned:

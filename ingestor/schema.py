@@ -32,11 +32,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 NAMING_CONVENTION = {
@@ -241,8 +241,8 @@ sessions = Table(
 messages = Table(
     "messages",
     metadata,
-    Column("entry_id", String(64), primary_key=True, comment="Entry id (8 hex chars or a UUID)."),
-    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp, epoch ms UTC."),
+    Column("entry_id", String(64), nullable=False, comment="Entry id (8 hex chars or a UUID)."),
+    Column("ts_ms", BigInteger, nullable=False, comment="Entry timestamp, epoch ms UTC."),
     Column("session_id", String(128), nullable=False, comment="Owning session."),
     Column(
         "session_created_ms",
@@ -279,27 +279,21 @@ messages = Table(
     Column("text_preview", Text, comment="First 200 characters of the text content."),
     Column("source_id", Integer, comment="Source the row was first read from."),
     Column("source_offset", BigInteger, comment="Byte offset (or seq) in that source."),
-    # Session page (its entries in order) and start/end recomputation.
+    # The identity, time first: rows read together (one file, files of the same hours) sit
+    # together, so a bulk ingest appends instead of touching a random page per row. It also
+    # serves every time range (sessions active in a range when no rollup fits).
+    PrimaryKeyConstraint("ts_ms", "entry_id"),
+    # Session page (its entries in order), start/end recomputation, and pairing a tool call
+    # with its result (same session, same toolCallId: a scan of the session's rows).
     Index("ix_messages_session_ts", "session_id", "ts_ms"),
-    # Sessions active in a range when no rollup fits (non-whole-hour time zones).
-    Index("ix_messages_ts", "ts_ms"),
-    # Pairing a tool call with its result (same session, same toolCallId); partial, so only
-    # tool results pay for it.
-    Index(
-        "ix_messages_tool_call",
-        "session_id",
-        "tool_call_id",
-        sqlite_where=text("tool_call_id IS NOT NULL"),
-        postgresql_where=text("tool_call_id IS NOT NULL"),
-    ),
     comment="Every transcript entry except the header, once per identity (entry_id, ts_ms).",
 )
 
 usage = Table(
     "usage",
     metadata,
-    Column("entry_id", String(64), primary_key=True, comment="Entry id of the assistant message."),
-    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp, epoch ms UTC."),
+    Column("entry_id", String(64), nullable=False, comment="Entry id of the assistant message."),
+    Column("ts_ms", BigInteger, nullable=False, comment="Entry timestamp, epoch ms UTC."),
     Column("session_id", String(128), nullable=False, comment="Owning session."),
     Column("session_created_ms", BigInteger, comment="Header time of the owning session."),
     _host(),
@@ -363,8 +357,9 @@ usage = Table(
         default=False,
         comment="A usage field was negative, non-finite or not a number (counted as 0).",
     ),
-    # Every range query over raw calls (reports, non-whole-hour zones, recent calls).
-    Index("ix_usage_ts", "ts_ms"),
+    # Identity, time first as in messages; serves every range query over raw calls
+    # (reports, non-whole-hour zones, recent calls).
+    PrimaryKeyConstraint("ts_ms", "entry_id"),
     # Per-session totals (sessions grid, session page) and rollup recomputation.
     Index("ix_usage_session_ts", "session_id", "ts_ms"),
     # Models page drill-down and `reprice` per model and day.
@@ -375,9 +370,9 @@ usage = Table(
 tool_calls = Table(
     "tool_calls",
     metadata,
-    Column("entry_id", String(64), primary_key=True, comment="Entry id of the calling message."),
-    Column("ts_ms", BigInteger, primary_key=True, comment="Entry timestamp of the call."),
-    Column("block_index", Integer, primary_key=True, comment="Position of the toolCall block."),
+    Column("entry_id", String(64), nullable=False, comment="Entry id of the calling message."),
+    Column("ts_ms", BigInteger, nullable=False, comment="Entry timestamp of the call."),
+    Column("block_index", Integer, nullable=False, comment="Position of the toolCall block."),
     Column("tool_call_id", String(256), comment="toolCall.id (provider's call id)."),
     Column("session_id", String(128), nullable=False, comment="Owning session (of the call)."),
     Column("session_created_ms", BigInteger, comment="Header time of the owning session."),
@@ -398,9 +393,10 @@ tool_calls = Table(
     Column("result_ts_ms", BigInteger, comment="Entry timestamp of the toolResult."),
     Column("duration_ms", BigInteger, comment="details.durationMs, else result - call, >= 0."),
     Column("error_preview", Text, comment="First 200 characters of an error result."),
-    # Tools page: calls in a range, per tool.
-    Index("ix_tool_calls_ts", "ts_ms"),
-    # ... its p50/p95 durations and exec command families without touching the table.
+    # Identity, time first as in messages; serves the tools page's calls in a range.
+    PrimaryKeyConstraint("ts_ms", "entry_id", "block_index"),
+    # Per tool in a range, with its p50/p95 durations and exec command families, without
+    # touching the table.
     Index("ix_tool_calls_tool_ts", "tool_name", "ts_ms", "duration_ms", "command_family", "status"),
     # Session page; pairing a late result with its call.
     Index("ix_tool_calls_session", "session_id", "tool_call_id"),

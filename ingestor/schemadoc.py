@@ -45,6 +45,9 @@ def table_doc(t: Table) -> str:
         key = " (key)" if c.name in pk else ""
         null = "yes" if c.nullable else "no"
         lines.append(f"| `{c.name}`{key} | {_type(c)} | {null} | {_md(c.comment or '')} |")
+    keys = list(t.primary_key.columns)
+    if len(keys) > 1:  # the order of a composite key decides which ranges it serves
+        lines += ["", f"Primary key: ({', '.join(c.name for c in keys)})."]
     idx = sorted(t.indexes, key=lambda i: str(i.name))
     if idx:
         lines += [

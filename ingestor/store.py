@@ -500,16 +500,18 @@ class Store:
         self._many(conn, sql, rows)
 
     def _stored(self, conn: Connection, b: Batch) -> dict[tuple[str, int], tuple[str, int | None]]:
-        """Batch rows already in ``messages``: identity -> (stored session, its created_ms)."""
-        eids = sorted({eid for eid, _ in b.messages})
+        """Batch rows already in ``messages``: identity -> (stored session, its created_ms).
+        Looked up by ``ts_ms``, the first column of the key (an entry id alone has no index);
+        a stored row with the same time but another id is filtered out here."""
+        times = sorted({ts for _, ts in b.messages})
         out: dict[tuple[str, int], tuple[str, int | None]] = {}
-        for i in range(0, len(eids), 500):
-            chunk = eids[i : i + 500]
+        for i in range(0, len(times), 500):
+            chunk = times[i : i + 500]
             marks = ",".join([self.ph] * len(chunk))
             for eid, ts, sid, created in self._fetch(
                 conn,
                 f"SELECT entry_id, ts_ms, session_id, session_created_ms FROM messages "
-                f"WHERE entry_id IN ({marks})",
+                f"WHERE ts_ms IN ({marks})",
                 chunk,
             ):
                 if (eid, ts) in b.messages:

@@ -142,3 +142,28 @@ def test_kind_learnt_later_moves_the_session_less_rollups(
         assert got == _rollup_snapshot(conn)
         kinds = {r[0] for r in conn.execute(text("SELECT DISTINCT kind FROM model_hourly"))}
     assert kinds == {"subagent"}
+
+
+def test_files_are_read_oldest_first(tmp_path: Path, sample_lines: list[bytes]) -> None:
+    """A pass reads (and registers) files by modification time, oldest first, whatever their
+    names: the rows of files written at about the same time land together."""
+    import os
+
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    ages = {"a": 2_000, "b": 3_000, "c": 1_000}  # seconds since the epoch: c, a, b
+    for name, secs in ages.items():
+        sid = f"{name * 8}-0000-4000-8000-000000000000"
+        p = d / f"{sid}.jsonl"
+        p.write_bytes(b"\n".join(sample_lines) + b"\n")
+        os.utime(p, (secs, secs))
+    engine, pipe = build(
+        IngestSettings(f"sqlite:///{tmp_path / 'o.sqlite'}", (tmp_path,), host_id="h")
+    )
+    pipe.run_pass([tmp_path / "state"])
+    with engine.connect() as conn:
+        paths = conn.execute(
+            text("SELECT path FROM sources WHERE kind = 'jsonl' ORDER BY id")
+        ).scalars()
+        assert [Path(p).name[0] for p in paths] == ["c", "a", "b"]
+    engine.dispose()

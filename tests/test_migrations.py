@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -61,6 +62,93 @@ def test_downgrade_and_upgrade_round_trip(db_url: str) -> None:
     assert not (TABLES & set(inspect(engine).get_table_names()))
     migrate.upgrade(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
+
+
+def _keys_and_indexes(engine: Any) -> dict[str, tuple[list[str], set[str]]]:
+    insp = inspect(engine)
+    return {
+        t: (
+            insp.get_pk_constraint(t)["constrained_columns"],
+            {i["name"] for i in insp.get_indexes(t)},
+        )
+        for t in ("messages", "usage", "tool_calls")
+    }
+
+
+def test_time_first_keys_keep_every_row(db_url: str) -> None:
+    """0003 re-keys messages, usage and tool_calls by time first, keeps every row, drops the
+    indexes the new key makes redundant; its downgrade restores the 0002 shape."""
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, "0002")
+    rows = [(f"e{i}", 1_700_000_000_000 + (7 - i) * 1000) for i in range(8)]
+    common = "session_id, host_id, agent_id"
+    with engine.begin() as conn:
+        for eid, ts in rows:
+            p = {"e": eid, "t": ts}
+            conn.execute(
+                text(
+                    f"INSERT INTO messages (entry_id, ts_ms, {common}, entry_type, synthetic) "
+                    "VALUES (:e, :t, 's1', 'h', 'main', 'message', false)"
+                ),
+                p,
+            )
+            conn.execute(
+                text(
+                    f"INSERT INTO usage (entry_id, ts_ms, {common}, provider, model, failed, "
+                    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+                    "total_tokens, cost, cost_source, price_fuzzy, zero_cost_with_price, "
+                    "cost_mismatch, warning) VALUES (:e, :t, 's1', 'h', 'main', 'p', 'm', false, "
+                    "1, 2, 0, 0, 3, 0.5, 'logged', false, false, false, false)"
+                ),
+                p,
+            )
+            conn.execute(
+                text(
+                    f"INSERT INTO tool_calls (entry_id, ts_ms, block_index, {common}, tool_name, "
+                    "status, synthetic) VALUES (:e, :t, 0, 's1', 'h', 'main', 'exec', 'ok', false)"
+                ),
+                p,
+            )
+
+    def stored() -> dict[str, list[tuple[Any, ...]]]:
+        with engine.connect() as conn:
+            return {
+                t: sorted(
+                    tuple(r)
+                    for r in conn.execute(text(f"SELECT entry_id, ts_ms, session_id FROM {t}"))
+                )
+                for t in ("messages", "usage", "tool_calls")
+            }
+
+    before = stored()
+    assert len(before["messages"]) == 8
+    migrate.upgrade(engine)
+    assert stored() == before
+    shape = _keys_and_indexes(engine)
+    assert shape["messages"] == (["ts_ms", "entry_id"], {"ix_messages_session_ts"})
+    assert shape["usage"] == (
+        ["ts_ms", "entry_id"],
+        {"ix_usage_session_ts", "ix_usage_model_ts"},
+    )
+    assert shape["tool_calls"] == (
+        ["ts_ms", "entry_id", "block_index"],
+        {"ix_tool_calls_session", "ix_tool_calls_tool_ts"},
+    )
+    # the key still refuses a second row with the same identity
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO messages (entry_id, ts_ms, {common}, entry_type, synthetic) "
+                f"VALUES ('e1', {rows[1][1]}, 's2', 'h', 'main', 'message', false)"
+            )
+        )
+    migrate.downgrade(engine, "0002")
+    assert stored() == before
+    shape = _keys_and_indexes(engine)
+    assert shape["messages"][0] == ["entry_id", "ts_ms"]
+    assert {"ix_messages_ts", "ix_messages_tool_call"} <= shape["messages"][1]
+    assert "ix_usage_ts" in shape["usage"][1] and "ix_tool_calls_ts" in shape["tool_calls"][1]
+    assert shape["tool_calls"][0] == ["entry_id", "ts_ms", "block_index"]
 
 
 def test_upgrade_is_idempotent(db_url: str) -> None:

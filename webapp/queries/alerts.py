@@ -35,7 +35,9 @@ def session_alerts(
         .where(*time_conds(tcol, f), *dim_conds(t, f))
         .group_by(t.c.session_id)
         .having(or_(m["cost"] > cost_threshold, tokens > token_threshold))
-        .order_by(m["cost"].desc())
+        # ties (sessions of equal cost, often 0) in a fixed order, so the list and its limit
+        # never depend on how the database happens to store the rows
+        .order_by(m["cost"].desc(), tokens.desc(), t.c.session_id)
         .limit(MAX_SESSION_ALERTS)
     )
     rows = mappings(conn, stmt)

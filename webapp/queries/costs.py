@@ -8,7 +8,8 @@ Which table answers:
   ``logged_cost``, ``priced_cost``, ``cost`` and ``cache_savings``; the raw ``usage`` table
   gives the same numbers for ranges that are not whole hours);
 * the cost source, the unknown prices and the disagreements are per-call facts no rollup
-  keeps: they are read from ``usage`` (range scan on ``ix_usage_ts``) whatever the range.
+  keeps: they are read from ``usage`` (range scan on the key, which leads with ``ts_ms``)
+  whatever the range.
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def session_models(conn: Connection, session_id: str) -> list[dict[str, Any]]:
         select(t.c.provider, t.c.model, *(e.label(n) for n, e in m.items()))
         .where(t.c.session_id == session_id)
         .group_by(t.c.provider, t.c.model)
-        .order_by(func.sum(t.c.cost).desc())
+        .order_by(func.sum(t.c.cost).desc(), t.c.provider, t.c.model)
     )
     return [clean_metrics(r) for r in mappings(conn, stmt)]
 
@@ -216,7 +216,7 @@ def session_calls(conn: Connection, session_id: str, limit: int = 5000) -> list[
             u.c.cost,
         )
         .where(u.c.session_id == session_id)
-        .order_by(u.c.ts_ms)
+        .order_by(u.c.ts_ms, u.c.entry_id)
         .limit(limit)
     )
     return mappings(conn, stmt)
@@ -235,7 +235,7 @@ def session_tool_calls(conn: Connection, session_id: str, limit: int = 500) -> l
             t.c.error_preview,
         )
         .where(t.c.session_id == session_id)
-        .order_by(t.c.ts_ms, t.c.block_index)
+        .order_by(t.c.ts_ms, t.c.entry_id, t.c.block_index)
         .limit(limit)
     )
     return mappings(conn, stmt)
@@ -299,7 +299,7 @@ def cron_runs(conn: Connection, cron_job_id: str, limit: int = 50) -> list[dict[
         conn,
         select(*_SESSION_COLS)
         .where(sessions.c.cron_job_id == cron_job_id)
-        .order_by(sessions.c.started_ms.desc())
+        .order_by(sessions.c.started_ms.desc(), sessions.c.session_id)
         .limit(limit),
     )
     own = _own_costs(conn, [r["session_id"] for r in rows]) if rows else {}

@@ -85,7 +85,7 @@ def tool_counts(conn: Connection, f: Filters) -> list[dict[str, Any]]:
 
 def _sample_start(conn: Connection, f: Filters, need: int) -> int | None:
     """The time of the ``need``-th most recent call in the range (None: there are fewer),
-    from the index on ts_ms alone."""
+    from the primary key alone (it leads with ts_ms)."""
     stmt = (
         select(tc.c.ts_ms)
         .where(*time_conds(tc.c.ts_ms, f))
