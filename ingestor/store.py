@@ -501,21 +501,21 @@ class Store:
 
     def _stored(self, conn: Connection, b: Batch) -> dict[tuple[str, int], tuple[str, int | None]]:
         """Batch rows already in ``messages``: identity -> (stored session, its created_ms).
-        Looked up by ``ts_ms``, the first column of the key (an entry id alone has no index);
-        a stored row with the same time but another id is filtered out here."""
-        times = sorted({ts for _, ts in b.messages})
+        Each identity is looked up on the key (ts_ms, entry_id) through a join with a list of
+        the batch's keys, so rows that merely share a timestamp are never read."""
+        keys = sorted((ts, eid) for eid, ts in b.messages)
         out: dict[tuple[str, int], tuple[str, int | None]] = {}
-        for i in range(0, len(times), 500):
-            chunk = times[i : i + 500]
-            marks = ",".join([self.ph] * len(chunk))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            values = ",".join([f"({self.ph},{self.ph})"] * len(chunk))
             for eid, ts, sid, created in self._fetch(
                 conn,
-                f"SELECT entry_id, ts_ms, session_id, session_created_ms FROM messages "
-                f"WHERE ts_ms IN ({marks})",
-                chunk,
+                "SELECT m.entry_id, m.ts_ms, m.session_id, m.session_created_ms "
+                f"FROM (VALUES {values}) AS k JOIN messages m "
+                "ON m.ts_ms = k.column1 AND m.entry_id = k.column2",
+                [v for pair in chunk for v in pair],
             ):
-                if (eid, ts) in b.messages:
-                    out[(eid, ts)] = (sid, created)
+                out[(eid, ts)] = (sid, created)
         return out
 
     @staticmethod
