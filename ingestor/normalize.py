@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -123,10 +124,10 @@ class ToolCallRow:
 class EntryRecords:
     message: MessageRow
     call: CallRow | None = None
-    tool_calls: list[ToolCallRow] = field(default_factory=list)
+    tool_calls: Sequence[ToolCallRow] = ()
     title: str | None = None
     cron: tuple[str, str | None] | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
 def _token(usage: dict[str, Any], key: str, warnings: list[str]) -> tuple[int, float | None]:
@@ -231,7 +232,7 @@ def normalize_entry(entry: Entry, ctx: SessionCtx) -> EntryRecords:
         entry_type=entry.type,
         parent_entry_id=entry.parent_id,
     )
-    out = EntryRecords(message=row, warnings=list(entry.warnings))
+    out = EntryRecords(message=row, warnings=entry.warnings)
     obj = entry.obj
     if entry.type == "session_info":
         name = obj.get("name")
@@ -270,8 +271,7 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
         row.synthetic = provider == "openclaw" or stop == "injected"
         return
     usage: dict[str, Any] = msg["usage"]
-    w = out.warnings
-    before = len(w)
+    w: list[str] = []
     inp, raw_in = _token(usage, "input", w)
     outp, raw_out = _token(usage, "output", w)
     cr, raw_cr = _token(usage, "cacheRead", w)
@@ -313,9 +313,12 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
         ),
         logged_cost=_logged_cost(usage),
         latency_ms=latency,
-        warning=len(w) > before,
+        warning=bool(w),
     )
+    if w:
+        out.warnings = (*out.warnings, *w)
     if isinstance(content, list):
+        tool_calls: list[ToolCallRow] = []
         for i, block in enumerate(content):
             btype = block.get("type") if isinstance(block, dict) else None
             if not isinstance(btype, str) or btype not in TOOL_BLOCK_TYPES:
@@ -325,7 +328,7 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
             fam = None
             if name in ("exec", "bash", "Bash", "shell") and isinstance(args, dict):
                 fam = command_family(args.get("command") or args.get("cmd"))
-            out.tool_calls.append(
+            tool_calls.append(
                 ToolCallRow(
                     entry_id=entry.id,
                     ts_ms=entry.ts_ms,
@@ -339,6 +342,8 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
                     args_preview=_args_preview(args),
                 )
             )
+        if tool_calls:
+            out.tool_calls = tool_calls
 
 
 def _tool_result(msg: dict[str, Any], row: MessageRow) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +53,7 @@ class Header:
     ts_ms: int | None
     cwd: str | None
     parent_session: str | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -65,7 +65,7 @@ class Entry:
     parent_id: str | None
     ts_ms: int
     obj: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 Parsed = Header | Entry | LineError
@@ -140,14 +140,13 @@ def ms_value(value: Any) -> int | None:
     return None
 
 
-def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, list[str]] | LineError:
-    warnings: list[str] = []
+def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, tuple[str, ...]] | LineError:
     if len(data) > BIG_LINE_BYTES:
         from ingestor.tail import shrink_long_strings
 
         data = shrink_long_strings(data)  # type: ignore[arg-type]
     try:
-        return orjson.loads(data), warnings
+        return orjson.loads(data), ()
     except orjson.JSONDecodeError as exc:
         # orjson rejects invalid UTF-8; accounting.md §4: decode with replacement, still count.
         try:
@@ -159,8 +158,7 @@ def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, list[str]] | Line
                 obj = orjson.loads(text)
             except orjson.JSONDecodeError as exc2:
                 return LineError(f"invalid JSON: {_short(exc2)}", syntax=True)
-            warnings.append("invalid UTF-8 replaced")
-            return obj, warnings
+            return obj, ("invalid UTF-8 replaced",)
         return LineError(f"invalid JSON: {_short(exc)}", syntax=True)
 
 
@@ -171,7 +169,8 @@ def _short(exc: Exception) -> str:
 
 def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
     """Parse one transcript line (without its newline)."""
-    if not data or (len(data) < 4096 and not bytes(data).strip()):
+    # a line that starts with "{" is not blank: no copy of it to strip
+    if not data or (data[0] != 0x7B and len(data) < 4096 and not bytes(data).strip()):
         return LineError("blank line", syntax=True)
     loaded = _loads(data)
     if isinstance(loaded, LineError):
@@ -182,9 +181,8 @@ def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
     return parse_object(obj, warnings)
 
 
-def parse_object(obj: dict[str, Any], warnings: list[str] | None = None) -> Parsed:
+def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:
     """Classify an already-decoded object (JSONL line or SQLite ``event_json``)."""
-    warnings = warnings if warnings is not None else []
     typ = obj.get("type")
     if not isinstance(typ, str):
         return LineError("no string 'type' field")

@@ -460,18 +460,31 @@ def head_fingerprint(path: Path, length: int = 1024) -> tuple[str, int]:
     """SHA-256 hex of the first ``min(size, length)`` bytes of the file, and that length."""
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
-    with open(path, "rb") as f:
-        head = f.read(length)
+    head = _pread(path, 0, length)
     return hashlib.sha256(head).hexdigest(), len(head)
+
+
+def _pread(path: Path | str, start: int, length: int) -> bytes:
+    """Up to ``length`` bytes at ``start`` (one ``pread``: no buffered file object, which
+    costs more than the read for the few bytes a fingerprint needs, 25,000 files a pass)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, length, start)
+        while len(data) < length:  # a short read before the end of the file
+            more = os.pread(fd, length - len(data), start + len(data))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
 
 
 def bytes_fingerprint(path: Path, start: int, length: int) -> str | None:
     """SHA-256 hex of the bytes ``[start, start + length)``; ``None`` if the file is shorter."""
     if start < 0 or length < 0:
         raise ValueError(f"start and length must be >= 0, got {start}, {length}")
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read(length)
+    data = _pread(path, start, length)
     if len(data) < length:
         return None
     return hashlib.sha256(data).hexdigest()

@@ -272,7 +272,7 @@ def test_header() -> None:
     assert parsed.ts_ms == CREATED
     assert parsed.cwd == "/home/ana/.openclaw/workspace"
     assert parsed.parent_session is None
-    assert parsed.warnings == []
+    assert parsed.warnings == ()
 
 
 @pytest.mark.parametrize("lineno", range(2, 34))
@@ -286,8 +286,8 @@ def test_line(lineno: int) -> None:
     assert parsed.id == exp.id
     assert parsed.parent_id == exp.parent
     assert parsed.ts_ms == iso_to_ms(exp.ts)
-    assert parsed.warnings == []
-    assert rec.warnings == []
+    assert parsed.warnings == ()
+    assert rec.warnings == ()
 
     m = rec.message
     assert (m.entry_id, m.ts_ms, m.session_id, m.session_created_ms, m.agent_id) == (
@@ -307,7 +307,7 @@ def test_line(lineno: int) -> None:
     # LLM call or not, and its normalized numbers
     if exp.call is None:
         assert rec.call is None
-        assert rec.tool_calls == []
+        assert list(rec.tool_calls) == []
     else:
         c, ec = rec.call, exp.call
         assert c is not None
