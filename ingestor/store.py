@@ -430,24 +430,35 @@ class Store:
             )
         if not rows:
             return
-        sql = self._q(
+        sets = [
+            "created_ms = CASE WHEN sessions.created_ms IS NULL OR (excluded.created_ms IS NOT "
+            "NULL AND excluded.created_ms < sessions.created_ms) THEN excluded.created_ms "
+            "ELSE sessions.created_ms END",
+            "cwd = COALESCE(sessions.cwd, excluded.cwd)",
+            "path = COALESCE(excluded.path, sessions.path)",
+            "title = COALESCE(excluded.title, sessions.title)",
+            "updated_ms = excluded.updated_ms",
+        ]
+        key_sets = [
+            "parent_session_id = COALESCE(sessions.parent_session_id, excluded.parent_session_id)",
+            "key = COALESCE(sessions.key, excluded.key)",
+            "kind = CASE WHEN sessions.kind = 'unknown' THEN excluded.kind ELSE sessions.kind END",
+            "label = COALESCE(sessions.label, excluded.label)",
+            "cron_job_id = COALESCE(sessions.cron_job_id, excluded.cron_job_id)",
+        ]
+        insert = (
             "INSERT INTO sessions (session_id, host_id, agent_id, kind, created_ms, cwd, "
             "parent_session_id, path, title, key, label, cron_job_id, updated_ms) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id) DO UPDATE SET "
-            "created_ms = CASE WHEN sessions.created_ms IS NULL OR (excluded.created_ms IS NOT "
-            "NULL AND excluded.created_ms < sessions.created_ms) THEN excluded.created_ms "
-            "ELSE sessions.created_ms END, "
-            "cwd = COALESCE(sessions.cwd, excluded.cwd), "
-            "parent_session_id = COALESCE(sessions.parent_session_id, excluded.parent_session_id),"
-            " path = COALESCE(excluded.path, sessions.path), "
-            "title = COALESCE(excluded.title, sessions.title), "
-            "key = COALESCE(sessions.key, excluded.key), "
-            "kind = CASE WHEN sessions.kind = 'unknown' THEN excluded.kind ELSE sessions.kind END,"
-            " label = COALESCE(sessions.label, excluded.label), "
-            "cron_job_id = COALESCE(sessions.cron_job_id, excluded.cron_job_id), "
-            "updated_ms = excluded.updated_ms"
         )
-        self._many(conn, sql, rows)
+        # Only facts with a parent or a cron job can fill the key columns (the others would
+        # leave them as they are), so only their statement names them: SQLite rewrites the
+        # index entries of every indexed column an UPDATE names, changed or not (a tenth of a
+        # cold ingest's WAL pages went to ix_sessions_key and ix_sessions_parent).
+        keyed = [r for r in rows if r[6] is not None or r[11] is not None]
+        plain = [r for r in rows if r[6] is None and r[11] is None]
+        self._many(conn, self._q(insert + ", ".join(sets)), plain)
+        self._many(conn, self._q(insert + ", ".join(sets + key_sets)), keyed)
 
     def _index(self, conn: Connection, b: Batch, now: int) -> None:
         if not b.index:
