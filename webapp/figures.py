@@ -79,7 +79,9 @@ def _layout(fig: Fig, title: str, xtitle: str, ytitle: str, **kw: Any) -> Fig:
             "color": "#2a3f5f",
         },
         margin={"l": 60, "r": 16, "t": 48, "b": 80},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
+        # At the foot of the figure (not relative to the plot, whose height varies): a legend
+        # of several rows then pushes the bottom margin instead of covering the axis title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         hovermode="x unified" if unified else "closest",
         xaxis={**_AXIS, "title": {"text": xtitle}},
         yaxis={**_AXIS, "title": {"text": ytitle}, "rangemode": "tozero"},
