@@ -270,7 +270,7 @@ def demo(
     typer.echo(
         f"wrote {exp.files_written} files ({exp.bytes_written / 1e6:.1f} MB) to {out}: "
         f"{exp.sessions} sessions, {exp.llm_calls} LLM calls.\n"
-        f"next: agentbox-telemetry ingest --source {out}"
+        f"next: agentbox-telemetry ingest --source {out} --source {out / 'logs'}"
     )
 
 

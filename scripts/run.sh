@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
     --demo)
       demo_dir=${DEMO_DIR:-./openclaw-demo}
       if [ ! -d "$demo_dir/agents" ]; then "$BIN" demo --out "$demo_dir"; fi
-      args+=(--source "$demo_dir")
+      # its gateway logs sit in logs/ (OpenClaw's own go to /tmp/openclaw, read by default)
+      args+=(--source "$demo_dir" --source "$demo_dir/logs")
       shift ;;
     *) args+=("$1"); shift ;;
   esac

@@ -246,3 +246,23 @@ def test_database_without_gateway_events(small_db: Path, tmp_path: Path) -> None
     assert options == []
     # the other pages do not need the table
     assert texts(overview.render_cards(state()))["card-cost-value"] == "$2.88"
+
+
+def test_all_time_follows_lines_that_arrive_while_serving(small_db: Path, tmp_path: Path) -> None:
+    """The all-time view's days come from the lines' extent, read on every render: lines
+    ingested while the dashboard runs show at once, in the count and the chart alike."""
+    db = tmp_path / "late.sqlite"
+    shutil.copy(small_db, db)
+    with sqlite3.connect(db) as c:
+        c.execute("CREATE TABLE kept AS SELECT * FROM gateway_events")
+        c.execute("DELETE FROM gateway_events")
+    use_db(db)
+    body, _ = render(state(range="all"))
+    assert texts(body)["logs-count"] == "0 matching lines"
+    assert by_id(body, "logs-empty")
+    with sqlite3.connect(db) as c:  # the ingestor writes while the same context serves
+        c.execute("INSERT INTO gateway_events SELECT * FROM kept")
+    body, _ = render(state(range="all"))
+    assert texts(body)["logs-count"] == "8 matching lines (FATAL 1 · ERROR 3 · WARN 4)"
+    fig = by_id(body, "logs-levels").figure
+    assert {d["name"]: sum(d["y"]) for d in fig["data"]} == {"WARN": 4, "ERROR": 3, "FATAL": 1}

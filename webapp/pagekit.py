@@ -61,10 +61,12 @@ class View:
         return self.filters.with_range(prev.since_ms, prev.until_ms)
 
     def span(self, conn: Connection) -> tuple[int, int] | None:
-        """The range's bounds; for all time, the data's extent."""
+        """The range's bounds; for all time, the data's extent. Not cached: it is two index
+        probes, and a cached extent made all-time charts lag the cards for up to 30 s (empty
+        while a first ingest was landing)."""
         if self.range.since_ms is not None and self.range.until_ms is not None:
             return self.range.since_ms, self.range.until_ms
-        return self.ctx.cached("extent", 30, lambda: Q.data_extent(conn))
+        return Q.data_extent(conn)
 
     def buckets(self, conn: Connection, override: str | None = None) -> tuple[str, list[int]]:
         """(unit, bucket starts + end) for the range, following it unless overridden."""
@@ -162,7 +164,7 @@ def range_hint(
     if extent is None:
         if has_activity(conn, view.filters):
             return None
-        extent = view.ctx.cached("extent", 30, lambda: Q.data_extent(conn))
+        extent = Q.data_extent(conn)
     if extent is None:
         return None
     tz = ZoneInfo(view.tz)
