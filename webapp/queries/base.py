@@ -62,6 +62,12 @@ class Filters:
         return replace(self, since_ms=since_ms, until_ms=until_ms)
 
 
+def min_max(col: Any) -> Any:
+    """SELECT of (MIN(col), MAX(col)) as two scalar subqueries: each is one index probe,
+    where both aggregates in one SELECT make SQLite scan the whole index."""
+    return select(select(func.min(col)).scalar_subquery(), select(func.max(col)).scalar_subquery())
+
+
 def time_conds(col: Any, f: Filters) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if f.since_ms is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, func, inspect, or_, select
 
 from ingestor.schema import gateway_events as ge
 from ingestor.schema import sessions
-from webapp.queries.base import Filters, bucketize, mappings, slot_expr, time_conds
+from webapp.queries.base import Filters, bucketize, mappings, min_max, slot_expr, time_conds
 
 #: tslog level names by level id (0 … 6), as the ingestor stores them.
 LEVELS = ("SILLY", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -75,7 +75,7 @@ def level_name(level_id: int | None) -> str:
 
 def logs_extent(conn: Connection) -> tuple[int, int] | None:
     """(first line time, last line time + 1 ms) over all log lines, else None."""
-    lo, hi = conn.execute(select(func.min(ge.c.time_ms), func.max(ge.c.time_ms))).one()
+    lo, hi = conn.execute(min_max(ge.c.time_ms)).one()
     if lo is None:
         return None
     return int(lo), int(hi) + 1

@@ -25,6 +25,7 @@ from webapp.queries.base import (
     clean_metrics,
     dim_conds,
     mappings,
+    min_max,
     run_parallel,
     series_uses_rollups,
     slot_expr,
@@ -60,10 +61,8 @@ def is_empty(conn: Connection) -> bool:
 
 def data_extent(conn: Connection) -> tuple[int, int] | None:
     """(first hour, end of the last hour) with messages or calls, from the rollups."""
-    lo1, hi1 = conn.execute(select(func.min(uh.c.hour_ms), func.max(uh.c.hour_ms))).one()
-    lo2, hi2 = conn.execute(
-        select(func.min(session_hourly.c.hour_ms), func.max(session_hourly.c.hour_ms))
-    ).one()
+    lo1, hi1 = conn.execute(min_max(uh.c.hour_ms)).one()
+    lo2, hi2 = conn.execute(min_max(session_hourly.c.hour_ms)).one()
     lows = [v for v in (lo1, lo2) if v is not None]
     highs = [v for v in (hi1, hi2) if v is not None]
     if not lows:
