@@ -516,8 +516,8 @@ class Store:
         the batch's keys, so rows that merely share a timestamp are never read."""
         keys = sorted((ts, eid) for eid, ts in b.messages)
         out: dict[tuple[str, int], tuple[str, int | None]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
+        for i in range(0, len(keys), 400):  # 800 variables: under SQLite's old limit of 999
+            chunk = keys[i : i + 400]
             values = ",".join([f"({self.ph},{self.ph})"] * len(chunk))
             for eid, ts, sid, created in self._fetch(
                 conn,
