@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -50,15 +51,17 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     statement would otherwise hold a journal of the whole table in memory (measured: 190 MB
     instead of 70 MB for a database of 1 GB of transcripts, growing with the database)."""
     with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:  # outside any transaction: the driver connection is in autocommit mode
-            conn.connection.driver_connection.execute("PRAGMA temp_store=FILE")  # type: ignore[union-attr]
+        raw: Any = conn.connection.driver_connection
+        was = None
+        if conn.dialect.name == "sqlite":  # outside any transaction (autocommit driver)
+            was = raw.execute("PRAGMA temp_store").fetchone()[0]
+            raw.execute("PRAGMA temp_store=FILE")
         try:
             with conn.begin():
                 yield conn
         finally:
-            if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA temp_store=MEMORY")  # type: ignore[union-attr]
+            if was is not None:  # the connection goes back to the pool as it came
+                raw.execute(f"PRAGMA temp_store={int(was)}")
 
 
 def current_revision(engine: Engine) -> str | None:

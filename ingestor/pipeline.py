@@ -35,15 +35,6 @@ from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
 
 TAIL_FP_BYTES = 64
-_SOURCE_INSERT_COLS = (
-    "host_id kind path agent_id device inode read_offset state archive_reason session_id lines "
-    "errors first_seen_ms last_seen_ms"
-).split()
-# through the driver (``?``, turned into ``%s`` for PostgreSQL): a new file costs one statement
-_INSERT_SOURCE = (
-    f"INSERT INTO sources ({', '.join(_SOURCE_INSERT_COLS)}) VALUES "
-    f"({', '.join('?' * len(_SOURCE_INSERT_COLS))}) RETURNING id"
-)
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
@@ -190,12 +181,11 @@ class Pipeline:
             "first_seen_ms": now,
             "last_seen_ms": now,
         }
-        params = tuple(vals[c] for c in _SOURCE_INSERT_COLS)
         if conn is None:
             with self.engine.begin() as own:
-                sid = self.store._fetch(own, self.store._q(_INSERT_SOURCE), params)[0][0]
+                sid = self.store.insert_source(own, vals)
         else:
-            sid = self.store._fetch(conn, self.store._q(_INSERT_SOURCE), params)[0][0]
+            sid = self.store.insert_source(conn, vals)
         src = Source(
             id=int(sid),
             kind=cand.kind,

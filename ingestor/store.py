@@ -44,6 +44,11 @@ TOOL_COLS = (
     "duration_ms error_preview"
 ).split()
 
+SOURCE_COLS = (
+    "host_id kind path agent_id device inode read_offset state archive_reason session_id lines "
+    "errors first_seen_ms last_seen_ms"
+).split()
+
 GATEWAY_COLS = (
     "source_id host_id line_offset time_ms level level_id subsystem message agent_id "
     "session_id run_id hostname line_hash"
@@ -123,6 +128,12 @@ class Store:
             return int(cur.rowcount)
         finally:
             cur.close()
+
+    def insert_source(self, conn: Connection, values: dict[str, Any]) -> int:
+        """Register a file (``SOURCE_COLS`` from ``values``); its new id. Through the driver:
+        a pass over 25,000 new files costs one statement each."""
+        sql = self._ins("sources", SOURCE_COLS, None) + " RETURNING id"
+        return int(self._fetch(conn, sql, tuple(values[c] for c in SOURCE_COLS))[0][0])
 
     # -- commit -----------------------------------------------------------------------------
 
@@ -224,13 +235,9 @@ class Store:
             cells.update(self._attach_result(conn, sid, tcid, res))
 
         if exact:
-            self._add_rollups(
-                conn,
-                usage_rows,
-                [b.messages[k] for k in new_keys],
-                new_tools,
-            )
-            self._extend_sessions(conn, [b.messages[k] for k in new_keys])
+            new_msgs = [b.messages[k] for k in new_keys]
+            self._add_rollups(conn, usage_rows, new_msgs, new_tools)
+            self._extend_sessions(conn, new_msgs)
             moved_sids = {m[0] for m in moved} | {m[2] for m in moved}
         else:
             for m in b.messages.values():
@@ -406,12 +413,18 @@ class Store:
         )
 
     def _sessions(self, conn: Connection, b: Batch, now: int) -> None:
-        rows = []
+        # Only facts with a parent or a cron job can fill the key columns (the others would
+        # leave them as they are), so only their statement names them: SQLite rewrites the
+        # index entries of every indexed column an UPDATE names, changed or not (a tenth of a
+        # cold ingest's WAL pages went to ix_sessions_key and ix_sessions_parent).
+        plain: list[tuple[Any, ...]] = []
+        keyed: list[tuple[Any, ...]] = []
         for f in b.sessions.values():
             key = kind = label = None
             if f.cron_job_id:
                 key, kind, label = f"agent:{f.agent_id}:cron:{f.cron_job_id}", "cron", f.cron_name
-            rows.append(
+            has_keys = f.parent_session_id is not None or f.cron_job_id is not None
+            (keyed if has_keys else plain).append(
                 (
                     f.session_id,
                     self.host_id,
@@ -428,7 +441,7 @@ class Store:
                     now,
                 )
             )
-        if not rows:
+        if not plain and not keyed:
             return
         sets = [
             "created_ms = CASE WHEN sessions.created_ms IS NULL OR (excluded.created_ms IS NOT "
@@ -451,12 +464,6 @@ class Store:
             "parent_session_id, path, title, key, label, cron_job_id, updated_ms) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id) DO UPDATE SET "
         )
-        # Only facts with a parent or a cron job can fill the key columns (the others would
-        # leave them as they are), so only their statement names them: SQLite rewrites the
-        # index entries of every indexed column an UPDATE names, changed or not (a tenth of a
-        # cold ingest's WAL pages went to ix_sessions_key and ix_sessions_parent).
-        keyed = [r for r in rows if r[6] is not None or r[11] is not None]
-        plain = [r for r in rows if r[6] is None and r[11] is None]
         self._many(conn, self._q(insert + ", ".join(sets)), plain)
         self._many(conn, self._q(insert + ", ".join(sets + key_sets)), keyed)
 

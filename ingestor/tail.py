@@ -311,10 +311,13 @@ def read_line_at(path: Path, start: int, length: int) -> bytes:
     """The ``length`` bytes of a line at ``start`` (an archive's unterminated last line),
     without ``\\r``; a line over ``SPILL_LINE_BYTES`` comes back with its long strings
     blanked, never held whole (as :class:`LineReader` does)."""
-    with open(path, "rb", buffering=0) as f:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         if length > SPILL_LINE_BYTES:
-            return _shrunk_at(f.fileno(), start, length)
-        data = os.pread(f.fileno(), length, start)
+            return _shrunk_at(fd, start, length)
+        data = _pread_fd(fd, start, length)
+    finally:
+        os.close(fd)
     return data[:-1] if data[-1:] == b"\r" else data
 
 
@@ -337,13 +340,8 @@ class _FileBytes:
 
     def __getitem__(self, key: slice) -> bytes:
         a, b, _ = key.indices(self.length)
-        out = bytearray()
-        while a + len(out) < b:
-            piece = os.pread(self.fd, b - a - len(out), self.start + a + len(out))
-            if not piece:  # the file shrank under us: the parser reports what is left
-                break
-            out += piece
-        return bytes(out)
+        # short if the file shrank under us: the parser reports what is left
+        return _pread_fd(self.fd, self.start + a, b - a) if b > a else b""
 
 
 def _join_line(parts: bytearray, tail: bytes) -> bytes:
@@ -465,19 +463,24 @@ def head_fingerprint(path: Path, length: int = 1024) -> tuple[str, int]:
 
 
 def _pread(path: Path | str, start: int, length: int) -> bytes:
-    """Up to ``length`` bytes at ``start`` (one ``pread``: no buffered file object, which
+    """Up to ``length`` bytes at ``start`` of a file (``pread``: no buffered file object, which
     costs more than the read for the few bytes a fingerprint needs, 25,000 files a pass)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        data = os.pread(fd, length, start)
-        while len(data) < length:  # a short read before the end of the file
-            more = os.pread(fd, length - len(data), start + len(data))
-            if not more:
-                break
-            data += more
-        return data
+        return _pread_fd(fd, start, length)
     finally:
         os.close(fd)
+
+
+def _pread_fd(fd: int, start: int, length: int) -> bytes:
+    """Up to ``length`` bytes at ``start`` of an open file: fewer only at its end."""
+    data = os.pread(fd, length, start)
+    while 0 < len(data) < length:  # a short read before the end of the file
+        more = os.pread(fd, length - len(data), start + len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def bytes_fingerprint(path: Path, start: int, length: int) -> str | None:
