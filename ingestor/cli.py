@@ -129,6 +129,14 @@ def ingest(
         typer.Option("--prices", help="Price overrides TOML file (default: $TELEMETRY_PRICES)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    bulk_min_mb: Annotated[
+        float,
+        typer.Option(
+            "--bulk-min-mb",
+            help="A first ingest of at least this many MB into an empty SQLite database "
+            "builds its secondary indexes once at the end (negative: never).",
+        ),
+    ] = 64.0,
 ) -> None:
     """Read every new transcript line into the database (once, or continuously with --watch)."""
     env = _env()
@@ -149,6 +157,7 @@ def ingest(
         rescan_interval_s=rescan,
         progress=not quiet and sys.stderr.isatty(),
         price_overrides=price_file,
+        bulk_min_bytes=-1 if bulk_min_mb < 0 else int(bulk_min_mb * (1 << 20)),
     )
     from ingestor import daemon
 

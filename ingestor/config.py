@@ -88,6 +88,9 @@ class IngestSettings:
     poll_interval_s: float = 1.0
     heartbeat_interval_s: float = 60.0
     batch_lines: int = 5_000
+    #: A first pass reading at least this many bytes into an empty SQLite database is a bulk
+    #: load (ingestor/bulk.py); negative: never.
+    bulk_min_bytes: int = 64 << 20
     progress: bool = False
     price_overrides: Path | None = None
 

@@ -40,7 +40,7 @@ def build(settings: IngestSettings) -> tuple[Engine, Pipeline]:
 
         overrides = list(load_overrides(settings.price_overrides))
     store = Store(engine, settings.host_id, Pricer(overrides))
-    return engine, Pipeline(engine, store, settings.batch_lines)
+    return engine, Pipeline(engine, store, settings.batch_lines, settings.bulk_min_bytes)
 
 
 def closing_line(s: PassStats) -> str:

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import Connection, Engine, text
 
-from ingestor import pipeline_extra  # SQLite agent stores and gateway logs
+from ingestor import bulk, pipeline_extra  # pipeline_extra: SQLite agent stores, gateway logs
 from ingestor.batch import Batch, SourceUpdate
 from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
@@ -35,6 +35,10 @@ from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
 
 TAIL_FP_BYTES = 64
+#: A first pass with at least this much to read into an empty SQLite database is a bulk load
+#: (ingestor/bulk.py). Below it a pass takes about a second anyway, and the dashboard sees
+#: every session's rows arrive with all its indexes in place.
+BULK_MIN_BYTES = 64 << 20
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
@@ -117,10 +121,17 @@ class _FileState:
 class Pipeline:
     """Runs passes for one host against one store."""
 
-    def __init__(self, engine: Engine, store: Store, batch_lines: int = 5_000) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        batch_lines: int = 5_000,
+        bulk_min_bytes: int = BULK_MIN_BYTES,
+    ) -> None:
         self.engine = engine
         self.store = store
         self.batch_lines = batch_lines
+        self.bulk_min_bytes = bulk_min_bytes
         self.host_id = store.host_id
         self.by_inode: dict[tuple[int, int], Source] = {}
         self.by_path: dict[str, Source] = {}
@@ -263,6 +274,10 @@ class Pipeline:
     ) -> PassStats:
         t0 = time.perf_counter()
         stats = PassStats()
+        if self.store.sqlite:
+            with self.engine.begin() as conn:
+                if bulk.pending(conn):  # a bulk load was cut short (crash, kill): end it first
+                    bulk.finish(conn, self.store, resumed=True)
         found = discover(sources)
         stats.skipped_by_reason = dict(found.ignored)
         stats.skipped = sum(found.ignored.values())
@@ -294,6 +309,43 @@ class Pipeline:
         ]
         del planned
         total = sum(max(0, item[4].st_size - item[6]) for item in work if item)
+        if self._bulk_start(total):
+            try:
+                self._read_all(work, total, others, batch, stats, seen, progress, stop)
+            finally:
+                self.store.bulk = False
+            with self.engine.begin() as conn:
+                bulk.finish(conn, self.store)
+        else:
+            self._read_all(work, total, others, batch, stats, seen, progress, stop)
+        self._mark_gone(seen, stats)
+        stats.seconds = time.perf_counter() - t0
+        return stats
+
+    def _bulk_start(self, total: int) -> bool:
+        """Start a bulk load (ingestor/bulk.py) when this pass has at least ``bulk_min_bytes``
+        to read into an empty SQLite database (a negative limit turns bulk loads off)."""
+        if not self.store.sqlite or self.bulk_min_bytes < 0 or total < self.bulk_min_bytes:
+            return False
+        with self.engine.begin() as conn:
+            if not bulk.is_empty(conn):
+                return False
+            bulk.start(conn)
+        self.store.bulk = True
+        self.store.kind_changed.clear()
+        return True
+
+    def _read_all(
+        self,
+        work: list[tuple[str, str, str, NameClass, Stat, Source, int] | None],
+        total: int,
+        others: list[Candidate],
+        batch: Batch,
+        stats: PassStats,
+        seen: set[int],
+        progress: Callable[[int, int], None] | None,
+        stop: threading.Event | None,
+    ) -> None:
         done = 0
         for i, item in enumerate(work):
             if (stop is not None and stop.is_set()) or item is None:
@@ -311,9 +363,6 @@ class Pipeline:
             pipeline_extra.read_extra(self, others, batch, stats, seen, stop)
         # <<<
         self._flush(batch, stats)
-        self._mark_gone(seen, stats)
-        stats.seconds = time.perf_counter() - t0
-        return stats
 
     def _plan_all(
         self, cands: Sequence[Candidate], stats: PassStats, seen: set[int]

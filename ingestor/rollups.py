@@ -109,6 +109,14 @@ def rebuild_all(conn: Connection) -> None:
     conn.execute(text(_USAGE_INSERT + _USAGE_SELECT + _USAGE_GROUP))
     conn.execute(text(_SESSION_INSERT + _SESSION_SELECT + _SESSION_GROUP))
     conn.execute(text(_TOOL_INSERT + _TOOL_SELECT + _TOOL_GROUP))
+    rebuild_global(conn)
+
+
+def rebuild_global(conn: Connection) -> None:
+    """Derive the session-less rollups (``model_hourly``, ``tool_name_hourly``) of every hour
+    from the per-session ones (after those are exact)."""
+    conn.execute(text("DELETE FROM model_hourly"))
+    conn.execute(text("DELETE FROM tool_name_hourly"))
     conn.execute(text(_MODEL_INSERT + _MODEL_GROUP))
     conn.execute(text(_TOOLNAME_INSERT + _TOOLNAME_GROUP))
 

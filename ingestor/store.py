@@ -87,6 +87,10 @@ class Store:
         self.ph = "?" if self.sqlite else "%s"
         db = engine.url.database if self.sqlite else None
         self.wal_path = Path(db + "-wal") if db and db != ":memory:" else None
+        #: A bulk load is running (ingestor/bulk.py): the lookups by session wait for its end,
+        #: and so do the sessions whose kind changed (their rows are found by session).
+        self.bulk = False
+        self.kind_changed: set[str] = set()
 
     # -- SQL helpers ------------------------------------------------------------------------
 
@@ -172,7 +176,11 @@ class Store:
         self._sessions(conn, b, now)
         self._index(conn, b, now)
         after = self._kinds(conn, set(before))
-        self._kind_changes([sid for sid, k in before.items() if after.get(sid) != k], conn)
+        changed = [sid for sid, k in before.items() if after.get(sid) != k]
+        if self.bulk:
+            self.kind_changed.update(changed)
+        else:
+            self._kind_changes(changed, conn)
         h = self.host_id
 
         # Which rows of the batch are stored already (fork copies, archives, re-reads)? Under
@@ -188,8 +196,9 @@ class Store:
         moved = self._moves(b, stored)
         st.moved = len(moved)
 
-        # Tool calls still missing a result: look for results of earlier batches.
-        for tc in b.pending.values():
+        # Tool calls still missing a result: look for results of earlier batches (a bulk load
+        # pairs them all at its end).
+        for tc in b.pending.values() if not self.bulk else ():
             if tc.status == "missing" and tc.tool_call_id:
                 self._find_result(conn, tc)
 
@@ -231,7 +240,7 @@ class Store:
             if tc.status != "missing":
                 cells.update(self._store_pairing(conn, tc))
         # Results of this batch whose calls were committed earlier.
-        for (sid, tcid), res in b.orphan_results.items():
+        for (sid, tcid), res in b.orphan_results.items() if not self.bulk else ():
             cells.update(self._attach_result(conn, sid, tcid, res))
 
         if exact:
@@ -245,7 +254,7 @@ class Store:
             moved_sids = {s for s, _ in cells}
         if cells:
             rollups.recompute(conn, cells)
-        if moved_sids:
+        if moved_sids and not self.bulk:
             self._recompute_sessions(conn, moved_sids)
 
         self._many(
@@ -792,6 +801,37 @@ class Store:
             ),
             [(lo, lo, hi, hi, sid) for sid, (lo, hi) in span.items()],
         )
+
+    # -- the end of a bulk load (ingestor/bulk.py) -------------------------------------------
+
+    def pair_missing(self, conn: Connection) -> set[tuple[str, int]]:
+        """Pair every stored call still ``missing`` with its session's first result (what
+        :meth:`_find_result` does batch by batch); the (session, hour) cells that changed."""
+        cells: set[tuple[str, int]] = set()
+        for eid, ts, idx, tcid, sid in self._fetch(
+            conn,
+            "SELECT entry_id, ts_ms, block_index, tool_call_id, session_id FROM tool_calls "
+            "WHERE status = 'missing' AND tool_call_id IS NOT NULL",
+        ):
+            tc = ToolCallRow(eid, ts, idx, tcid, sid, None, "", "", None, None)
+            self._find_result(conn, tc)
+            if tc.status != "missing":
+                cells.update(self._store_pairing(conn, tc))
+        return cells
+
+    def recompute_spans(self, conn: Connection) -> None:
+        """Every session's first and last row (after rows moved between sessions)."""
+        self._exec(
+            conn,
+            "UPDATE sessions SET started_ms = (SELECT MIN(ts_ms) FROM messages m WHERE "
+            "m.session_id = sessions.session_id), ended_ms = (SELECT MAX(ts_ms) FROM "
+            "messages m WHERE m.session_id = sessions.session_id)",
+        )
+
+    def apply_kind_changes(self, conn: Connection) -> None:
+        """The session-less rollups of the sessions whose kind changed during a bulk load."""
+        self._kind_changes(sorted(self.kind_changed), conn)
+        self.kind_changed.clear()
 
     def _recompute_sessions(self, conn: Connection, sids: set[str]) -> None:
         self._many(

@@ -1,0 +1,126 @@
+"""Bulk load: a first ingest into an empty SQLite database defers the secondary indexes of the
+base tables, and this module owns that deferral and the step that ends it.
+
+Why: a first ingest is a newcomer's first experience, often years of transcripts at once. Rows
+arrive in time order, so the tables and their time-led primary keys grow at their ends, but
+the indexes led by a session id or a model are written at random places: each batch rewrote
+about one page per session in each of them, more than half of what a cold ingest wrote to the
+WAL. Building them once at the end (a sorted build in SQLite) costs well under a second per
+million rows. This is the classic bulk-load order (data first, then indexes), as
+``pg_restore`` and SQLite's own ``.import`` advice do it.
+
+While the indexes are absent, nothing the writer does may need them. The store, in bulk mode:
+
+* still checks every row against the primary key (exactly once), moves fork copies to their
+  earlier owner and keeps the per-session hourly rollups exact (their recomputation reads an
+  hour's rows through the time-led primary key);
+* leaves to :func:`finish` what would look rows up by session: pairing a tool call with a
+  result read in another batch, a session's first and last row after a row moved away from it,
+  and the session-less rollups after a session's kind changed.
+
+:func:`finish` runs in one transaction: it creates the indexes, pairs every stored call still
+``missing`` with its session's first matching result, recomputes every session's span and
+the rollup cells the pairing changed, and rebuilds the session-less rollups. A crash at any
+moment before its commit leaves an index missing; the next pass sees that
+(:func:`pending`) and finishes first. The dashboard reads a bulk load while it runs; per-session
+lookups are slow until it ends (the rollups behind the charts stay current).
+
+PostgreSQL never uses bulk mode: many hosts may feed one database, and another host's writer
+needs the indexes at every moment.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import Connection, Index, text
+
+from ingestor import rollups
+from ingestor.schema import metadata
+
+#: The deferred indexes: every secondary index of the three base tables.
+DEFERRED = (
+    "ix_messages_session_ts",
+    "ix_usage_session_ts",
+    "ix_usage_model_ts",
+    "ix_tool_calls_session",
+    "ix_tool_calls_tool_ts",
+)
+
+
+def _indexes() -> list[Index]:
+    found = {
+        str(ix.name): ix
+        for t in ("messages", "usage", "tool_calls")
+        for ix in metadata.tables[t].indexes
+    }
+    return [found[name] for name in DEFERRED]
+
+
+def _present(conn: Connection) -> set[str]:
+    return {
+        str(n)
+        for (n,) in conn.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+                "('messages', 'usage', 'tool_calls')"
+            )
+        )
+    }
+
+
+def pending(conn: Connection) -> bool:
+    """True when a bulk load was started and not finished (a deferred index is missing)."""
+    return conn.dialect.name == "sqlite" and not set(DEFERRED) <= _present(conn)
+
+
+def is_empty(conn: Connection) -> bool:
+    """True when no message is stored yet (the only state a bulk load may start from)."""
+    return conn.execute(text("SELECT 1 FROM messages LIMIT 1")).first() is None
+
+
+def start(conn: Connection) -> None:
+    """Drop the deferred indexes (inside the caller's transaction)."""
+    for name in DEFERRED:
+        conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+class Finisher(Protocol):
+    """What :func:`finish` needs from the writer (:class:`ingestor.store.Store`)."""
+
+    def pair_missing(self, conn: Connection) -> set[tuple[str, int]]:
+        """Pair every stored call still ``missing``; the rollup cells that changed."""
+
+    def recompute_spans(self, conn: Connection) -> None:
+        """Every session's first and last row."""
+
+    def apply_kind_changes(self, conn: Connection) -> None:
+        """Recompute the session-less rollups of the sessions whose kind changed."""
+
+
+def finish(conn: Connection, store: Finisher, *, resumed: bool = False) -> None:
+    """End a bulk load (inside the caller's transaction; idempotent). ``resumed``: the load
+    was cut short, so which sessions changed kind is unknown and the session-less rollups are
+    rebuilt whole.
+
+    It sorts (index builds, the rollups' GROUP BY) through temporary files with a small page
+    cache: the writer keeps temporary storage in memory, and sorting a million rows there
+    would take the ingestor past its memory budget."""
+    present = _present(conn)
+    (temp_store,) = conn.execute(text("PRAGMA temp_store")).one()
+    (cache_size,) = conn.execute(text("PRAGMA cache_size")).one()
+    conn.execute(text("PRAGMA temp_store = FILE"))
+    conn.execute(text("PRAGMA cache_size = -2048"))
+    try:
+        for ix in _indexes():
+            if ix.name not in present:
+                ix.create(conn)
+        rollups.recompute(conn, store.pair_missing(conn))
+        store.recompute_spans(conn)
+        if resumed:
+            rollups.rebuild_global(conn)
+        else:
+            store.apply_kind_changes(conn)
+    finally:
+        conn.execute(text(f"PRAGMA temp_store = {int(temp_store)}"))
+        conn.execute(text(f"PRAGMA cache_size = {int(cache_size)}"))
