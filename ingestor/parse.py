@@ -90,6 +90,20 @@ def _day_ms(date_part: str) -> int:
     return v
 
 
+_MINUTE_CACHE: dict[str, int] = {}
+
+
+def _minute_ms(prefix: str) -> int:
+    """Epoch ms of ``YYYY-MM-DDTHH:MM`` UTC (cached: a session's lines share their minutes)."""
+    v = _MINUTE_CACHE.get(prefix)
+    if v is None:
+        v = _day_ms(prefix[:10]) + int(prefix[11:13]) * 3_600_000 + int(prefix[14:16]) * 60_000
+        if len(_MINUTE_CACHE) >= 4096:  # a few hundred KB
+            _MINUTE_CACHE.clear()
+        _MINUTE_CACHE[prefix] = v
+    return v
+
+
 def iso_to_ms(value: Any) -> int | None:
     """ISO-8601 timestamp to epoch ms UTC, or None. Fast path for OpenClaw's own
     ``YYYY-MM-DDTHH:MM:SS.mmmZ``; anything else through ``datetime.fromisoformat`` (a naive
@@ -103,15 +117,11 @@ def iso_to_ms(value: Any) -> int | None:
         and value[19] == "."
         and value[4] == "-"
         and value[13] == ":"
+        and value[16] == ":"
     ):
         try:
-            return (
-                _day_ms(value[:10])
-                + int(value[11:13]) * 3_600_000
-                + int(value[14:16]) * 60_000
-                + int(value[17:19]) * 1000
-                + int(value[20:23])
-            )
+            # "SS" + "mmm" read as one number is SS * 1000 + mmm
+            return _minute_ms(value[:16]) + int(value[17:19] + value[20:23])
         except ValueError:
             return None
     try:

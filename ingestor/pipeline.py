@@ -35,6 +35,7 @@ from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
 
 TAIL_FP_BYTES = 64
+HEAD_FP_BYTES = 1024
 #: A first pass with at least this much to read into an empty SQLite database is a bulk load
 #: (ingestor/bulk.py). Below it a pass takes about a second anyway, and the dashboard sees
 #: every session's rows arrive with all its indexes in place.
@@ -495,20 +496,22 @@ class Pipeline:
         fs = _FileState(cand, src, src.agent_id or cand.agent_id)
         if start > 0 and src.session_id:
             fs.ctx = SessionCtx(src.session_id, self._created_of(src.session_id), fs.agent)
-        head: tuple[str, int] | None = None
-        if start == 0 and st.st_size > 0:
-            head = head_fingerprint(cand.path)
         end = start
         compressed = cand.kind == "jsonl_zst"
         reader = LineReader(cand.path, start, compressed=compressed)
+        head: tuple[str, int] | None = None
         try:
+            if start == 0 and st.st_size > 0:
+                head_len = min(st.st_size, HEAD_FP_BYTES)
+                head_fp = reader.fingerprint(0, head_len)
+                head = (head_fp, head_len) if head_fp is not None else head_fingerprint(cand.path)
             for raw in reader:
                 upd.lines += 1
                 if self._line(fs, raw.offset, raw.data, batch, stats):
                     break
                 end = reader.end_offset
                 if batch.lines >= self.batch_lines:
-                    self._checkpoint(upd, cand, st, src, end, head, compressed)
+                    self._checkpoint(upd, st, src, end, head, self._tail(reader, end, compressed))
                     self._flush(batch, stats)
                     upd = SourceUpdate(src.id, {})
                     batch.sources[src.id] = upd
@@ -521,6 +524,7 @@ class Pipeline:
                     upd.lines += 1
                     if not self._line(fs, end, data, batch, stats):
                         end += pending
+            tail = self._tail(reader, end, compressed)
         finally:
             reader.close()
         for off, length in getattr(reader, "oversized", []):
@@ -541,7 +545,7 @@ class Pipeline:
             # an archive still being written: read it again when it changes
             upd.values.update(read_offset=end)
             return 0
-        self._checkpoint(upd, cand, st, src, end, head, compressed, final=True)
+        self._checkpoint(upd, st, src, end, head, tail, final=True)
         consumed = max(0, (st.st_size if compressed else end) - start)
         stats.bytes += consumed
         return consumed
@@ -576,15 +580,22 @@ class Pipeline:
             self._entry(parsed, fs.ctx, src, offset, data, batch, stats)
         return False
 
+    @staticmethod
+    def _tail(reader: LineReader, end: int, compressed: bool) -> str | None:
+        """Fingerprint of the bytes before ``end`` (none for a ``.zst`` archive)."""
+        if compressed or end <= 0:
+            return None
+        n = min(TAIL_FP_BYTES, end)
+        return reader.fingerprint(end - n, n)
+
     def _checkpoint(
         self,
         upd: SourceUpdate,
-        cand: Candidate,
         st: Stat,
         src: Source,
         end: int,
         head: tuple[str, int] | None,
-        compressed: bool,
+        tail: str | None,
         final: bool = False,
     ) -> None:
         vals: dict[str, Any] = {
@@ -595,9 +606,8 @@ class Pipeline:
         }
         if head is not None:
             vals["head_fp"], vals["head_len"] = head
-        if not compressed and end > 0:
-            n = min(TAIL_FP_BYTES, end)
-            vals["tail_fp"] = bytes_fingerprint(cand.path, end - n, n)
+        if tail is not None:
+            vals["tail_fp"] = tail
         if final:
             vals["size"], vals["mtime_ns"] = st.st_size, st.st_mtime_ns
             vals["state"] = "archived" if src.archive_reason else "active"

@@ -118,16 +118,17 @@ def _read_log(
                 batch.gateway_events.append((src.id, raw.offset, ev))
             end = reader.end_offset
             if batch.lines >= pipe.batch_lines:
-                pipe._checkpoint(upd, cand, st, src, end, head, False)
+                pipe._checkpoint(upd, st, src, end, head, pipe._tail(reader, end, False))
                 pipe._flush(batch, stats)
                 upd = _upd(batch, src.id)
         end = reader.end_offset
+        tail = pipe._tail(reader, end, False)
     finally:
         reader.close()
     for off, length in reader.oversized:
         batch.error(src.id, path, off, f"line of {length} bytes is over the limit", None)
         stats.errors += 1
-    pipe._checkpoint(upd, cand, st, src, end, head, False, final=True)
+    pipe._checkpoint(upd, st, src, end, head, tail, final=True)
     stats.bytes += max(0, end - start)
 
 

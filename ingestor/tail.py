@@ -283,6 +283,13 @@ class LineReader:
                 yield RawLine(off, ln[:-1] if strip_cr and ln[-1:] == b"\r" else ln)
             off = nxt
 
+    def fingerprint(self, start: int, length: int) -> str | None:
+        """:func:`bytes_fingerprint` of the file's own bytes (compressed ones for ``.zst``)
+        through the reader's open descriptor: no second open of the file."""
+        if self._file is None:
+            raise ValueError("LineReader is closed")
+        return _fingerprint(_pread_fd(self._file.fileno(), start, length), length)
+
     # -- resources -------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -487,7 +494,8 @@ def bytes_fingerprint(path: Path, start: int, length: int) -> str | None:
     """SHA-256 hex of the bytes ``[start, start + length)``; ``None`` if the file is shorter."""
     if start < 0 or length < 0:
         raise ValueError(f"start and length must be >= 0, got {start}, {length}")
-    data = _pread(path, start, length)
-    if len(data) < length:
-        return None
-    return hashlib.sha256(data).hexdigest()
+    return _fingerprint(_pread(path, start, length), length)
+
+
+def _fingerprint(data: bytes, length: int) -> str | None:
+    return None if len(data) < length else hashlib.sha256(data).hexdigest()
