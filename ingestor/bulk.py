@@ -18,11 +18,11 @@ While the indexes are absent, nothing the writer does may need them. The store, 
   result read in another batch, a session's first and last row after a row moved away from it,
   and the session-less rollups after a session's kind changed.
 
-:func:`finish` runs in one transaction: it creates the indexes, pairs every stored call still
-``missing`` with its session's first matching result, recomputes every session's span and
-the rollup cells the pairing changed, and rebuilds the session-less rollups. A crash at any
-moment before its commit leaves an index missing; the next pass sees that
-(:func:`pending`) and finishes first. The dashboard reads a bulk load while it runs; per-session
+:func:`finish` creates the indexes, pairs every stored call still ``missing`` with its
+session's first matching result, recomputes every session's span and the rollup cells the
+pairing changed, and the session-less rollups of sessions whose kind changed. Until its last
+transaction commits an index is missing; a crash before that is seen by the next pass
+(:func:`pending`), which finishes first. The dashboard reads a bulk load while it runs; per-session
 lookups are slow until it ends (the rollups behind the charts stay current).
 
 PostgreSQL never uses bulk mode: many hosts may feed one database, and another host's writer
@@ -31,19 +31,23 @@ needs the indexes at every moment.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
-from sqlalchemy import Connection, Index, text
+from sqlalchemy import Connection, Engine, Index, text
 
 from ingestor import rollups
+from ingestor.db import checkpoint
 from ingestor.schema import metadata
 
-#: The deferred indexes: every secondary index of the three base tables.
+#: The deferred indexes: every secondary index of the three base tables. The last one is
+#: built in the transaction that ends the load, so it must be one that ending it never needs.
 DEFERRED = (
     "ix_messages_session_ts",
     "ix_usage_session_ts",
-    "ix_usage_model_ts",
     "ix_tool_calls_session",
+    "ix_usage_model_ts",
     "ix_tool_calls_tool_ts",
 )
 
@@ -98,29 +102,44 @@ class Finisher(Protocol):
         """Recompute the session-less rollups of the sessions whose kind changed."""
 
 
-def finish(conn: Connection, store: Finisher, *, resumed: bool = False) -> None:
-    """End a bulk load (inside the caller's transaction; idempotent). ``resumed``: the load
-    was cut short, so which sessions changed kind is unknown and the session-less rollups are
-    rebuilt whole.
-
-    It sorts (index builds, the rollups' GROUP BY) through temporary files with a small page
+@contextmanager
+def _sorting_on_disk(conn: Connection) -> Iterator[None]:
+    """Sort (index builds, the rollups' GROUP BY) through temporary files with a small page
     cache: the writer keeps temporary storage in memory, and sorting a million rows there
     would take the ingestor past its memory budget."""
-    present = _present(conn)
     (temp_store,) = conn.execute(text("PRAGMA temp_store")).one()
     (cache_size,) = conn.execute(text("PRAGMA cache_size")).one()
     conn.execute(text("PRAGMA temp_store = FILE"))
     conn.execute(text("PRAGMA cache_size = -2048"))
     try:
-        for ix in _indexes():
-            if ix.name not in present:
-                ix.create(conn)
+        yield
+    finally:
+        conn.execute(text(f"PRAGMA temp_store = {int(temp_store)}"))
+        conn.execute(text(f"PRAGMA cache_size = {int(cache_size)}"))
+
+
+def finish(engine: Engine, store: Finisher, *, resumed: bool = False) -> None:
+    """End a bulk load (idempotent). ``resumed``: the load was cut short, so which sessions
+    changed kind is unknown and the session-less rollups are rebuilt whole.
+
+    Each index but the last is built in its own transaction, followed by a truncating
+    checkpoint, so the WAL never holds more than one index (the largest,
+    ``ix_messages_session_ts``, is about 3% of the transcripts' size). The last index, the
+    pairing, the spans and the kinds commit together: until then :func:`pending` is true."""
+    with engine.connect() as conn:
+        present = _present(conn)
+    missing = [ix for ix in _indexes() if ix.name not in present]
+    for ix in missing[:-1]:
+        with engine.begin() as conn, _sorting_on_disk(conn):
+            ix.create(conn)
+        checkpoint(engine, truncate=True)
+    with engine.begin() as conn, _sorting_on_disk(conn):
+        if missing:
+            missing[-1].create(conn)
         rollups.recompute(conn, store.pair_missing(conn))
         store.recompute_spans(conn)
         if resumed:
             rollups.rebuild_global(conn)
         else:
             store.apply_kind_changes(conn)
-    finally:
-        conn.execute(text(f"PRAGMA temp_store = {int(temp_store)}"))
-        conn.execute(text(f"PRAGMA cache_size = {int(cache_size)}"))
+    checkpoint(engine, truncate=True)

@@ -276,9 +276,10 @@ class Pipeline:
         t0 = time.perf_counter()
         stats = PassStats()
         if self.store.sqlite:
-            with self.engine.begin() as conn:
-                if bulk.pending(conn):  # a bulk load was cut short (crash, kill): end it first
-                    bulk.finish(conn, self.store, resumed=True)
+            with self.engine.connect() as conn:
+                cut_short = bulk.pending(conn)
+            if cut_short:  # a bulk load was cut short (crash, kill): end it first
+                bulk.finish(self.engine, self.store, resumed=True)
         found = discover(sources)
         stats.skipped_by_reason = dict(found.ignored)
         stats.skipped = sum(found.ignored.values())
@@ -315,8 +316,7 @@ class Pipeline:
                 self._read_all(work, total, others, batch, stats, seen, progress, stop)
             finally:
                 self.store.bulk = False
-            with self.engine.begin() as conn:
-                bulk.finish(conn, self.store)
+            bulk.finish(self.engine, self.store)
         else:
             self._read_all(work, total, others, batch, stats, seen, progress, stop)
         self._mark_gone(seen, stats)
