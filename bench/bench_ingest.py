@@ -1,8 +1,9 @@
 """Ingest benchmarks: prints the figures the ingest issue asks for.
 
-    .venv/bin/python bench/bench_ingest.py [--gb 1.0] [--files 10000] [--appends 40]
+    .venv/bin/python bench/bench_ingest.py [--gb 1.0] [--files 10000] [--appends 40] [--no-bulk]
 
 1. cold ingest of a generated corpus (>= 1 GB, with one 50 MB line): MB/s, lines/s, peak RSS
+   (a bulk load, see ingestor/bulk.py; ``--no-bulk``: every index kept current)
 2. a pass with nothing new over 10,000 files: seconds
 3. append-to-visible latency in watch mode: p50/p95 over N appends
 4. the SQLite WAL's largest size while a reader polls during a bulk ingest
@@ -65,7 +66,7 @@ def ingest(db: Path, source: Path, extra: tuple[str, ...] = ()) -> tuple[float, 
     return secs, r.stdout.strip().splitlines()[-1], max(ru.ru_maxrss, before)
 
 
-def bench_cold(gb: float) -> None:
+def bench_cold(gb: float, extra: tuple[str, ...] = ()) -> None:
     src = corpus(gb)
     size = sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
     db = DATA / "cold.sqlite"
@@ -74,7 +75,7 @@ def bench_cold(gb: float) -> None:
     subprocess.run(
         [EXE, "db", "upgrade", "--db", f"sqlite:///{db}"], check=True, capture_output=True
     )
-    secs, line, peak_kb = ingest(db, src)
+    secs, line, peak_kb = ingest(db, src, extra)
     lines = int(line.split(" lines")[0].split(", ")[-1].replace(",", ""))
     print(
         f"cold ingest: {size / 1e6:.0f} MB, {lines:,} lines in {secs:.1f} s (process total) "
@@ -237,10 +238,15 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--appends", type=int, default=40)
     ap.add_argument("--only", choices=["cold", "idle", "latency", "wal"])
+    ap.add_argument(
+        "--no-bulk",
+        action="store_true",
+        help="cold ingest with every index kept current (--bulk-min-mb -1)",
+    )
     a = ap.parse_args()
     DATA.mkdir(exist_ok=True)
     if a.only in (None, "cold"):
-        bench_cold(a.gb)
+        bench_cold(a.gb, ("--bulk-min-mb", "-1") if a.no_bulk else ())
     if a.only in (None, "idle"):
         bench_idle(a.files)
     if a.only in (None, "latency"):
