@@ -223,32 +223,30 @@ def _args_preview(args: Any) -> str | None:
 
 def normalize_entry(entry: Entry, ctx: SessionCtx) -> EntryRecords:
     """One parsed entry to its rows, owned by ``ctx``."""
+    # Positional construction throughout this hot path (once per line): keyword arguments
+    # to a dataclass cost a third more.
     row = MessageRow(
-        entry_id=entry.id,
-        ts_ms=entry.ts_ms,
-        session_id=ctx.session_id,
-        session_created_ms=ctx.created_ms,
-        agent_id=ctx.agent_id,
-        entry_type=entry.type,
-        parent_entry_id=entry.parent_id,
+        entry.id, entry.ts_ms, ctx.session_id, ctx.created_ms, ctx.agent_id, entry.type
     )
-    out = EntryRecords(message=row, warnings=entry.warnings)
+    row.parent_entry_id = entry.parent_id
+    out = EntryRecords(row, None, (), None, None, entry.warnings)
     obj = entry.obj
-    if entry.type == "session_info":
-        name = obj.get("name")
-        if isinstance(name, str) and name.strip():
-            out.title = name.strip()[:500]
-        return out
     if entry.type != "message":
+        if entry.type == "session_info":
+            name = obj.get("name")
+            if isinstance(name, str) and name.strip():
+                out.title = name.strip()[:500]
         return out
     msg: dict[str, Any] = obj["message"]
     role = msg.get("role")
-    row.role = role if isinstance(role, str) else None
-    row.message_ts_ms = ms_value(msg.get("timestamp"))
+    row.role = role if type(role) is str else None
+    ts = msg.get("timestamp")
+    row.message_ts_ms = ts if type(ts) is int and -MAX_MS < ts < MAX_MS else ms_value(ts)
     if role == "user":
         text = text_of(msg.get("content"))
-        row.text_preview = _preview(text)
-        out.cron = cron_from_text(text)
+        if text is not None:
+            row.text_preview = text[:PREVIEW_CHARS]
+            out.cron = cron_from_text(text)
     elif role == "assistant":
         _assistant(entry, msg, row, out)
     elif role == "toolResult":
@@ -260,60 +258,79 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
+def _count(usage: dict[str, Any], key: str, warnings: list[str]) -> tuple[int, float | None]:
+    """:func:`_token`, with the common case (a sane int) inline."""
+    v = usage.get(key)
+    if type(v) is int and 0 <= v <= MAX_TOKENS:
+        return v, float(v)
+    return _token(usage, key, warnings)
+
+
 def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRecords) -> None:
-    provider = _str(msg.get("provider"))
-    model = _str(msg.get("model"))
-    stop = _str(msg.get("stopReason"))
+    provider = msg.get("provider")
+    if type(provider) is not str:
+        provider = None
+    model = msg.get("model")
+    if type(model) is not str:
+        model = None
+    stop = msg.get("stopReason")
+    if type(stop) is not str:
+        stop = None
     row.provider, row.model, row.stop_reason = provider, model, stop
     content = msg.get("content")
-    row.text_preview = _preview(text_of(content))
-    if not is_llm_call(msg):
+    text = text_of(content)
+    if text is not None:
+        row.text_preview = text[:PREVIEW_CHARS]
+    usage = msg.get("usage")
+    # is_llm_call(msg), with what is known here (role is "assistant")
+    if provider == "openclaw" or stop == "injected" or not isinstance(usage, dict):
         row.synthetic = provider == "openclaw" or stop == "injected"
         return
-    usage: dict[str, Any] = msg["usage"]
     w: list[str] = []
-    inp, raw_in = _token(usage, "input", w)
-    outp, raw_out = _token(usage, "output", w)
-    cr, raw_cr = _token(usage, "cacheRead", w)
-    cw, raw_cw = _token(usage, "cacheWrite", w)
+    inp, raw_in = _count(usage, "input", w)
+    outp, raw_out = _count(usage, "output", w)
+    cr, raw_cr = _count(usage, "cacheRead", w)
+    cw, raw_cw = _count(usage, "cacheWrite", w)
     raw_total = usage.get("totalTokens")
-    api = _str(msg.get("api"))
-    if api in GOOGLE_APIS:
+    api = msg.get("api")
+    if type(api) is not str:
+        api = None
+    elif api in GOOGLE_APIS:
         inp = max(0, inp - cr)
     latency = None
     if row.message_ts_ms is not None:
         latency = max(0, entry.ts_ms - row.message_ts_ms)
-    err = _str(msg.get("errorMessage"))
+    err = msg.get("errorMessage")
     out.call = CallRow(
-        entry_id=entry.id,
-        ts_ms=entry.ts_ms,
-        session_id=row.session_id,
-        session_created_ms=row.session_created_ms,
-        agent_id=row.agent_id,
-        provider=provider or "",
-        model=model or "",
-        api=api,
-        stop_reason=stop,
-        failed=stop in FAILED_STOP_REASONS,
-        error_message=err[:500] if err else None,
-        input_tokens=inp,
-        output_tokens=outp,
-        cache_read_tokens=cr,
-        cache_write_tokens=cw,
-        raw_input=raw_in,
-        raw_output=raw_out,
-        raw_cache_read=raw_cr,
-        raw_cache_write=raw_cw,
-        raw_total_tokens=(
+        entry.id,
+        entry.ts_ms,
+        row.session_id,
+        row.session_created_ms,
+        row.agent_id,
+        provider or "",
+        model or "",
+        api,
+        stop,
+        stop in FAILED_STOP_REASONS,
+        err[:500] if type(err) is str and err else None,
+        inp,
+        outp,
+        cr,
+        cw,
+        raw_in,
+        raw_out,
+        raw_cr,
+        raw_cw,
+        (
             float(raw_total)
             if isinstance(raw_total, int | float)
             and not isinstance(raw_total, bool)
             and math.isfinite(raw_total)
             else None
         ),
-        logged_cost=_logged_cost(usage),
-        latency_ms=latency,
-        warning=bool(w),
+        _logged_cost(usage),
+        latency,
+        bool(w),
     )
     if w:
         out.warnings = (*out.warnings, *w)
@@ -330,16 +347,16 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
                 fam = command_family(args.get("command") or args.get("cmd"))
             tool_calls.append(
                 ToolCallRow(
-                    entry_id=entry.id,
-                    ts_ms=entry.ts_ms,
-                    block_index=i,
-                    tool_call_id=_str(block.get("id")) or _str(block.get("toolUseId")),
-                    session_id=row.session_id,
-                    session_created_ms=row.session_created_ms,
-                    agent_id=row.agent_id,
-                    tool_name=name[:256],
-                    command_family=fam,
-                    args_preview=_args_preview(args),
+                    entry.id,
+                    entry.ts_ms,
+                    i,
+                    _str(block.get("id")) or _str(block.get("toolUseId")),
+                    row.session_id,
+                    row.session_created_ms,
+                    row.agent_id,
+                    name[:256],
+                    fam,
+                    _args_preview(args),
                 )
             )
         if tool_calls:

@@ -182,6 +182,15 @@ def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
     # a line that starts with "{" is not blank: no copy of it to strip
     if not data or (data[0] != 0x7B and len(data) < 4096 and not bytes(data).strip()):
         return LineError("blank line", syntax=True)
+    if len(data) <= BIG_LINE_BYTES:  # the common case, without the slow path's tuple
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # invalid UTF-8 is replaced below; anything else is an error there too
+        else:
+            if type(obj) is dict:
+                return parse_object(obj)
+            return LineError(f"not a JSON object ({type(obj).__name__})", syntax=True)
     loaded = _loads(data)
     if isinstance(loaded, LineError):
         return loaded
@@ -226,14 +235,7 @@ def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:
     parent_id = obj.get("parentId")
     if typ == "message" and not isinstance(obj.get("message"), dict):
         return LineError("message entry whose 'message' is not an object")
-    return Entry(
-        type=typ,
-        id=eid,
-        parent_id=parent_id if isinstance(parent_id, str) else None,
-        ts_ms=ts_ms,
-        obj=obj,
-        warnings=warnings,
-    )
+    return Entry(typ, eid, parent_id if type(parent_id) is str else None, ts_ms, obj, warnings)
 
 
 def looks_like_entry(obj: Any) -> bool:
