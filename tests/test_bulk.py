@@ -238,3 +238,28 @@ def test_a_kind_learnt_late_in_a_bulk_load(tmp_path: Path) -> None:
         kinds = conn.execute(text("SELECT DISTINCT kind FROM model_hourly")).scalars().all()
     assert kinds == ["cron"]
     assert _dump(loaded) == _dump(ordinary)
+
+
+def test_a_bulk_load_of_an_agent_store_and_its_archive(
+    tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    """The SQLite-era store and an import-archive JSONL copy of the same session, in batches
+    of 3 lines: the bulk load equals an ordinary ingest (calls once, every result paired)."""
+    from test_sqlite_store import KEY, SID, Writer
+
+    state = tmp_path / "state"
+    w = Writer(state, zstd=True)
+    try:
+        w.node(KEY, SID, {"sessionId": SID, "label": "Alice", "channel": "telegram"})
+        w.append(SID, sample_lines)
+        arch = state / "agents" / "main" / "sessions" / "session-sqlite-import-archive"
+        arch.mkdir(parents=True)
+        (arch / f"{SID}.jsonl").write_bytes(b"\n".join(sample_lines[:25]) + b"\n")
+        ordinary = _ingest(state, tmp_path / "ordinary.sqlite", -1, 3)
+        loaded = _ingest(state, tmp_path / "bulk.sqlite", 0, 3)
+    finally:
+        w.close()
+    with loaded.connect() as conn:
+        s = summary(conn, make_range(None, None, "UTC"))
+    assert (s["llm_calls"], s["tool_calls"], s["tool_errors"]) == (8, 4, 2)
+    assert _dump(loaded) == _dump(ordinary)
