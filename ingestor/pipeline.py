@@ -15,6 +15,7 @@ succeeds) so a pass with nothing new costs one ``stat`` per file. Decisions per 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -33,6 +34,8 @@ from ingestor.normalize import SessionCtx, index_entries, normalize_entry, sessi
 from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
 from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
+
+log = logging.getLogger("agentbox.ingest")
 
 TAIL_FP_BYTES = 64
 HEAD_FP_BYTES = 1024
@@ -279,6 +282,7 @@ class Pipeline:
             with self.engine.connect() as conn:
                 cut_short = bulk.pending(conn)
             if cut_short:  # a bulk load was cut short (crash, kill): end it first
+                log.info("a bulk load was cut short: building its indexes first")
                 bulk.finish(self.engine, self.store, resumed=True)
         found = discover(sources)
         stats.skipped_by_reason = dict(found.ignored)
@@ -316,7 +320,9 @@ class Pipeline:
                 self._read_all(work, total, others, batch, stats, seen, progress, stop)
             finally:
                 self.store.bulk = False
+            t1 = time.perf_counter()
             bulk.finish(self.engine, self.store)
+            log.info("bulk load ended: indexes built in %.1f s", time.perf_counter() - t1)
         else:
             self._read_all(work, total, others, batch, stats, seen, progress, stop)
         self._mark_gone(seen, stats)
@@ -332,6 +338,10 @@ class Pipeline:
             if not bulk.is_empty(conn):
                 return False
             bulk.start(conn)
+        log.info(
+            "first ingest, %.0f MB into an empty database: a bulk load (indexes built at its end)",
+            total / 1e6,
+        )
         self.store.bulk = True
         self.store.kind_changed.clear()
         return True
