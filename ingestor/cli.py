@@ -136,7 +136,7 @@ def ingest(
             help="A first ingest of at least this many MB into an empty SQLite database "
             "builds its secondary indexes once at the end (negative: never).",
         ),
-    ] = 64.0,
+    ] = config.BULK_MIN_BYTES / (1 << 20),
 ) -> None:
     """Read every new transcript line into the database (once, or continuously with --watch)."""
     env = _env()

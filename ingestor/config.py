@@ -75,6 +75,12 @@ def default_host_id(env: Mapping[str, str]) -> str:
     return env.get("TELEMETRY_HOST_ID") or socket.gethostname() or "localhost"
 
 
+#: A first pass with at least this much to read into an empty SQLite database is a bulk load
+#: (ingestor/bulk.py). Below it a pass takes about a second anyway, and the dashboard sees
+#: every session's rows arrive with all its indexes in place.
+BULK_MIN_BYTES = 64 << 20
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     """Everything the ingestor needs; built by the CLI."""
@@ -90,7 +96,7 @@ class IngestSettings:
     batch_lines: int = 5_000
     #: A first pass reading at least this many bytes into an empty SQLite database is a bulk
     #: load (ingestor/bulk.py); negative: never.
-    bulk_min_bytes: int = 64 << 20
+    bulk_min_bytes: int = BULK_MIN_BYTES
     progress: bool = False
     price_overrides: Path | None = None
 

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, text
 
 from ingestor import bulk, pipeline_extra  # pipeline_extra: SQLite agent stores, gateway logs
 from ingestor.batch import Batch, SourceUpdate
+from ingestor.config import BULK_MIN_BYTES
 from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
 from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
@@ -39,10 +40,6 @@ log = logging.getLogger("agentbox.ingest")
 
 TAIL_FP_BYTES = 64
 HEAD_FP_BYTES = 1024
-#: A first pass with at least this much to read into an empty SQLite database is a bulk load
-#: (ingestor/bulk.py). Below it a pass takes about a second anyway, and the dashboard sees
-#: every session's rows arrive with all its indexes in place.
-BULK_MIN_BYTES = 64 << 20
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
