@@ -345,16 +345,19 @@ class Store:
             ),
             [(src, stream, pos, h) for (src, stream), pos in sorted(b.cursors.items())],
         )
+        # One statement per set of columns (a pass registers thousands of files alike).
+        by_cols: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for upd in b.sources.values():
-            vals = dict(upd.values)
-            sets = ", ".join(f"{k} = ?" for k in vals)
+            by_cols.setdefault(tuple(upd.values), []).append(
+                (*upd.values.values(), upd.lines, upd.errors, now, upd.source_id)
+            )
+        for cols, params in by_cols.items():
+            sets = "".join(f"{k} = ?, " for k in cols)
             sql = (
-                f"UPDATE sources SET {sets}{', ' if sets else ''}lines = lines + ?, "
-                "errors = errors + ?, last_seen_ms = ? WHERE id = ?"
+                f"UPDATE sources SET {sets}lines = lines + ?, errors = errors + ?, "
+                "last_seen_ms = ? WHERE id = ?"
             )
-            self._exec(
-                conn, self._q(sql), (*vals.values(), upd.lines, upd.errors, now, upd.source_id)
-            )
+            self._many(conn, self._q(sql), params)
 
     # -- pieces -----------------------------------------------------------------------------
 
