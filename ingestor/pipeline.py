@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
 from ingestor import bulk, pipeline_extra  # pipeline_extra: SQLite agent stores, gateway logs
 from ingestor.batch import Batch, SourceUpdate
@@ -170,14 +170,17 @@ class Pipeline:
         out: dict[str, Source] = {}
         if not items:
             return out
+        now = now_ms()
         with self.engine.begin() as conn:
-            for cand, st in items:
-                out[str(cand.path)] = self._new_source(cand, st, conn)
+            ids = self.store.insert_sources(
+                conn, (self._source_values(cand, st, now) for cand, st in items)
+            )
+        for (cand, st), sid in zip(items, ids, strict=True):
+            out[str(cand.path)] = self._registered(sid, cand, st)
         return out
 
-    def _new_source(self, cand: Candidate, st: Stat, conn: Connection | None = None) -> Source:
-        now = now_ms()
-        vals = {
+    def _source_values(self, cand: Candidate, st: Stat, now: int) -> dict[str, Any]:
+        return {
             "host_id": self.host_id,
             "kind": cand.kind,
             "path": str(cand.path),
@@ -193,11 +196,14 @@ class Pipeline:
             "first_seen_ms": now,
             "last_seen_ms": now,
         }
-        if conn is None:
-            with self.engine.begin() as own:
-                sid = self.store.insert_source(own, vals)
-        else:
-            sid = self.store.insert_source(conn, vals)
+
+    def _new_source(self, cand: Candidate, st: Stat) -> Source:
+        with self.engine.begin() as conn:
+            sid = self.store.insert_source(conn, self._source_values(cand, st, now_ms()))
+        return self._registered(sid, cand, st)
+
+    def _registered(self, sid: int, cand: Candidate, st: Stat) -> Source:
+        """The in-memory bookkeeping of a file just registered."""
         src = Source(
             id=int(sid),
             kind=cand.kind,
@@ -211,7 +217,7 @@ class Pipeline:
             read_offset=0,
             size=None,
             mtime_ns=None,
-            state=str(vals["state"]),
+            state="archived" if cand.name.archive_reason else "active",
             archive_reason=cand.name.archive_reason,
             session_id=cand.name.session_id,
         )

@@ -161,10 +161,27 @@ class Store:
             cur.close()
 
     def insert_source(self, conn: Connection, values: dict[str, Any]) -> int:
-        """Register a file (``SOURCE_COLS`` from ``values``); its new id. Through the driver:
-        a pass over 25,000 new files costs one statement each."""
-        sql = self._ins("sources", SOURCE_COLS, None) + " RETURNING id"
-        return int(self._fetch(conn, sql, tuple(values[c] for c in SOURCE_COLS))[0][0])
+        """Register a file (``SOURCE_COLS`` from ``values``); its new id."""
+        return self.insert_sources(conn, [values])[0]
+
+    def insert_sources(self, conn: Connection, rows: Iterable[dict[str, Any]]) -> list[int]:
+        """Register files (``SOURCE_COLS`` from each row); their new ids, in order. Through
+        the driver, on one cursor: a first pass registers 25,000 files."""
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        sql = self._ins("sources", SOURCE_COLS, None)
+        ids: list[int] = []
+        try:
+            for values in rows:
+                params = tuple(values[c] for c in SOURCE_COLS)
+                if self.sqlite:
+                    cur.execute(sql, params)
+                    ids.append(int(cur.lastrowid))
+                else:
+                    cur.execute(sql + " RETURNING id", params)
+                    ids.append(int(cur.fetchone()[0]))
+        finally:
+            cur.close()
+        return ids
 
     # -- commit -----------------------------------------------------------------------------
 
