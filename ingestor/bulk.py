@@ -6,8 +6,8 @@ arrive in time order, so the tables and their time-led primary keys grow at thei
 the indexes led by a session id or a model are written at random places: each batch rewrote
 about one page per session in each of them, more than half of what a cold ingest wrote to the
 WAL. Building them once at the end (a sorted build in SQLite) costs well under a second per
-million rows. This is the classic bulk-load order (data first, then indexes), as
-``pg_restore`` and SQLite's own ``.import`` advice do it.
+million rows. This is the classic bulk-load order: data first, then indexes (``pg_restore``
+does the same).
 
 While the indexes are absent, nothing the writer does may need them. The store, in bulk mode:
 
@@ -26,7 +26,8 @@ transaction commits an index is missing; a crash before that is seen by the next
 lookups are slow until it ends (the rollups behind the charts stay current).
 
 PostgreSQL never uses bulk mode: many hosts may feed one database, and another host's writer
-needs the indexes at every moment.
+needs the indexes at every moment. A migration run on a database whose bulk load was cut short
+may find an index missing: run ``ingest`` first, which ends the load.
 """
 
 from __future__ import annotations
