@@ -132,9 +132,11 @@ class EntryRecords:
 
 def _token(usage: dict[str, Any], key: str, warnings: list[str]) -> tuple[int, float | None]:
     """(counted value, raw value) of a usage field (accounting.md §4)."""
-    if key not in usage or usage[key] is None:
+    v = usage.get(key)
+    if type(v) is int and 0 <= v <= MAX_TOKENS:  # the common case first
+        return v, float(v)
+    if v is None:
         return 0, None
-    v = usage[key]
     if isinstance(v, bool) or not isinstance(v, int | float):
         warnings.append(f"usage.{key} is not a number ({str(v)[:20]!r}); counted as 0")
         return 0, None
@@ -173,15 +175,6 @@ def _preview(text: str | None) -> str | None:
     if text is None:
         return None
     return text[:PREVIEW_CHARS]
-
-
-def is_llm_call(msg: dict[str, Any]) -> bool:
-    return (
-        msg.get("role") == "assistant"
-        and msg.get("provider") != "openclaw"
-        and msg.get("stopReason") != "injected"
-        and isinstance(msg.get("usage"), dict)
-    )
 
 
 def cron_from_text(text: str | None) -> tuple[str, str | None] | None:
@@ -258,14 +251,6 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def _count(usage: dict[str, Any], key: str, warnings: list[str]) -> tuple[int, float | None]:
-    """:func:`_token`, with the common case (a sane int) inline."""
-    v = usage.get(key)
-    if type(v) is int and 0 <= v <= MAX_TOKENS:
-        return v, float(v)
-    return _token(usage, key, warnings)
-
-
 def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRecords) -> None:
     provider = msg.get("provider")
     if type(provider) is not str:
@@ -282,15 +267,16 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
     if text is not None:
         row.text_preview = text[:PREVIEW_CHARS]
     usage = msg.get("usage")
-    # is_llm_call(msg), with what is known here (role is "assistant")
+    # An LLM call (accounting.md §3): provider not openclaw, stopReason not injected, a usage
+    # object (the role is "assistant" here).
     if provider == "openclaw" or stop == "injected" or not isinstance(usage, dict):
         row.synthetic = provider == "openclaw" or stop == "injected"
         return
     w: list[str] = []
-    inp, raw_in = _count(usage, "input", w)
-    outp, raw_out = _count(usage, "output", w)
-    cr, raw_cr = _count(usage, "cacheRead", w)
-    cw, raw_cw = _count(usage, "cacheWrite", w)
+    inp, raw_in = _token(usage, "input", w)
+    outp, raw_out = _token(usage, "output", w)
+    cr, raw_cr = _token(usage, "cacheRead", w)
+    cw, raw_cw = _token(usage, "cacheWrite", w)
     raw_total = usage.get("totalTokens")
     api = msg.get("api")
     if type(api) is not str:

@@ -34,12 +34,11 @@ from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
 from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
 from ingestor.store import Store, now_ms
-from ingestor.tail import LineReader, bytes_fingerprint, head_fingerprint, read_line_at
+from ingestor.tail import LineReader, bytes_fingerprint, read_line_at
 
 log = logging.getLogger("agentbox.ingest")
 
 TAIL_FP_BYTES = 64
-HEAD_FP_BYTES = 1024
 SOURCE_FIELDS = (
     "id kind path agent_id device inode head_fp head_len tail_fp read_offset size mtime_ns "
     "state archive_reason session_id"
@@ -515,9 +514,7 @@ class Pipeline:
         head: tuple[str, int] | None = None
         try:
             if start == 0 and st.st_size > 0:
-                head_len = min(st.st_size, HEAD_FP_BYTES)
-                head_fp = reader.fingerprint(0, head_len)
-                head = (head_fp, head_len) if head_fp is not None else head_fingerprint(cand.path)
+                head = reader.head_fingerprint()
             for raw in reader:
                 upd.lines += 1
                 if self._line(fs, raw.offset, raw.data, batch, stats):

@@ -35,7 +35,7 @@ from ingestor.gateway_logs import LogLineError, parse_log_line
 from ingestor.normalize import SessionCtx
 from ingestor.parse import Header, LineError, parse_line
 from ingestor.sqlite_source import PAGE_ROWS, AgentStore, StoreBusy
-from ingestor.tail import LineReader, head_fingerprint
+from ingestor.tail import LineReader
 
 if TYPE_CHECKING:
     from ingestor.pipeline import PassStats, Pipeline, Source, Stat
@@ -102,10 +102,10 @@ def _read_log(
 ) -> None:
     path = str(cand.path)
     upd = _upd(batch, src.id)
-    head = head_fingerprint(cand.path) if start == 0 and st.st_size > 0 else None
     end = start
     reader = LineReader(cand.path, start)
     try:
+        head = reader.head_fingerprint() if start == 0 and st.st_size > 0 else None
         for raw in reader:
             upd.lines += 1
             batch.lines += 1

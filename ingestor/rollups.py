@@ -104,7 +104,7 @@ def hour_of(ts_ms: int) -> int:
 
 def rebuild_all(conn: Connection) -> None:
     """Derive every rollup from the base tables (inside the caller's transaction)."""
-    for table in ALL_ROLLUPS:
+    for table in ("usage_hourly", "session_hourly", "tool_hourly"):  # rebuild_global: the rest
         conn.execute(text(f"DELETE FROM {table}"))
     conn.execute(text(_USAGE_INSERT + _USAGE_SELECT + _USAGE_GROUP))
     conn.execute(text(_SESSION_INSERT + _SESSION_SELECT + _SESSION_GROUP))

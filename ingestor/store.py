@@ -59,6 +59,13 @@ GATEWAY_COLS = (
 #: variables, far under SQLite's limit of 32,766).
 MULTI_ROWS = 32
 
+#: A session's first and last row, from its messages (for the sessions a WHERE picks).
+_SPANS = (
+    "UPDATE sessions SET started_ms = (SELECT MIN(ts_ms) FROM messages m WHERE "
+    "m.session_id = sessions.session_id), ended_ms = (SELECT MAX(ts_ms) FROM messages m "
+    "WHERE m.session_id = sessions.session_id)"
+)
+
 #: Key of the PostgreSQL advisory lock that serializes commits from many ingestors.
 PG_WRITER_LOCK = 0x41474254  # "AGBT"
 
@@ -128,9 +135,9 @@ class Store:
         rows: Sequence[Sequence[Any]],
     ) -> int:
         """Insert rows, ignoring duplicates on ``conflict``; the number inserted. On SQLite,
-        statements of up to 32 rows each: one VALUES list per 32 rows costs 15% less than a
-        statement per row (fewer statement steps and resets), and ``rowcount`` still counts
-        the rows inserted."""
+        statements of ``MULTI_ROWS`` rows: measured 12% less than a statement per row on a bare
+        insert (fewer statement steps and resets), 3% of a cold ingest; ``rowcount`` still
+        counts the rows inserted."""
         one = self._ins(table, cols, conflict)
         if not self.sqlite or len(rows) < 2 * MULTI_ROWS:
             return self._many(conn, one, rows)
@@ -242,9 +249,10 @@ class Store:
 
         # Tool calls still missing a result: look for results of earlier batches (a bulk load
         # pairs them all at its end).
-        for tc in b.pending.values() if not self.bulk else ():
-            if tc.status == "missing" and tc.tool_call_id:
-                self._find_result(conn, tc)
+        if not self.bulk:
+            for tc in b.pending.values():
+                if tc.status == "missing" and tc.tool_call_id:
+                    self._find_result(conn, tc)
 
         ins_usage = self._ins("usage", USAGE_COLS, "entry_id, ts_ms")
         ins_tools = self._ins("tool_calls", TOOL_COLS, "entry_id, ts_ms, block_index")
@@ -289,9 +297,10 @@ class Store:
         for tc in old_tools:
             if tc.status != "missing":
                 cells.update(self._store_pairing(conn, tc))
-        # Results of this batch whose calls were committed earlier.
-        for (sid, tcid), res in b.orphan_results.items() if not self.bulk else ():
-            cells.update(self._attach_result(conn, sid, tcid, res))
+        # Results of this batch whose calls were committed earlier (a bulk load: at its end).
+        if not self.bulk:
+            for (sid, tcid), res in b.orphan_results.items():
+                cells.update(self._attach_result(conn, sid, tcid, res))
 
         if exact:
             new_msgs = [b.messages[k] for k in new_keys]
@@ -874,12 +883,7 @@ class Store:
 
     def recompute_spans(self, conn: Connection) -> None:
         """Every session's first and last row (after rows moved between sessions)."""
-        self._exec(
-            conn,
-            "UPDATE sessions SET started_ms = (SELECT MIN(ts_ms) FROM messages m WHERE "
-            "m.session_id = sessions.session_id), ended_ms = (SELECT MAX(ts_ms) FROM "
-            "messages m WHERE m.session_id = sessions.session_id)",
-        )
+        self._exec(conn, _SPANS)
 
     def apply_kind_changes(self, conn: Connection) -> None:
         """The session-less rollups of the sessions whose kind changed during a bulk load."""
@@ -887,12 +891,4 @@ class Store:
         self.kind_changed.clear()
 
     def _recompute_sessions(self, conn: Connection, sids: set[str]) -> None:
-        self._many(
-            conn,
-            self._q(
-                "UPDATE sessions SET started_ms = (SELECT MIN(ts_ms) FROM messages m WHERE "
-                "m.session_id = sessions.session_id), ended_ms = (SELECT MAX(ts_ms) FROM "
-                "messages m WHERE m.session_id = sessions.session_id) WHERE session_id = ?"
-            ),
-            [(s,) for s in sorted(sids)],
-        )
+        self._many(conn, self._q(_SPANS + " WHERE session_id = ?"), [(s,) for s in sorted(sids)])

@@ -283,6 +283,12 @@ class LineReader:
                 yield RawLine(off, ln[:-1] if strip_cr and ln[-1:] == b"\r" else ln)
             off = nxt
 
+    def head_fingerprint(self, length: int = 1024) -> tuple[str, int]:
+        """:func:`head_fingerprint` through the reader's open descriptor."""
+        if self._file is None:
+            raise ValueError("LineReader is closed")
+        return _head(_pread_fd(self._file.fileno(), 0, length))
+
     def fingerprint(self, start: int, length: int) -> str | None:
         """:func:`bytes_fingerprint` of the file's own bytes (compressed ones for ``.zst``)
         through the reader's open descriptor: no second open of the file."""
@@ -465,8 +471,11 @@ def head_fingerprint(path: Path, length: int = 1024) -> tuple[str, int]:
     """SHA-256 hex of the first ``min(size, length)`` bytes of the file, and that length."""
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
-    head = _pread(path, 0, length)
-    return hashlib.sha256(head).hexdigest(), len(head)
+    return _head(_pread(path, 0, length))
+
+
+def _head(data: bytes) -> tuple[str, int]:
+    return hashlib.sha256(data).hexdigest(), len(data)
 
 
 def _pread(path: Path | str, start: int, length: int) -> bytes:
