@@ -1,12 +1,16 @@
 """Ingest benchmarks: prints the figures the ingest issue asks for.
 
     .venv/bin/python bench/bench_ingest.py [--gb 1.0] [--files 10000] [--appends 40] [--no-bulk]
+        [--only cold|idle|latency|wal|ceiling]
 
 1. cold ingest of a generated corpus (>= 1 GB, with one 50 MB line): MB/s, lines/s, peak RSS
    (a bulk load, see ingestor/bulk.py; ``--no-bulk``: every index kept current)
 2. a pass with nothing new over 10,000 files: seconds
 3. append-to-visible latency in watch mode: p50/p95 over N appends
 4. the SQLite WAL's largest size while a reader polls during a bulk ingest
+5. this machine's floor for the same corpus, to read the figure of 1 against: reading the bytes
+   only; reading and ``orjson.loads`` of each line; and those plus a keyed four-column insert per
+   line (the issue's "read, parse and insert", with no accounting rule at all)
 
 Corpora are cached under ``bench-data/`` (git-ignored). Each ingest runs in its own process so
 peak memory is that process's own.
@@ -84,6 +88,59 @@ def bench_cold(gb: float, extra: tuple[str, ...] = ()) -> None:
         "CPU-second (what one core gives when the machine is busy)"
     )
     print(f"  ingest said: {line}")
+
+
+def bench_ceiling(gb: float) -> None:
+    """What this machine does on the same files with no product code (see the docstring)."""
+    import orjson
+
+    src = corpus(gb)
+    files = sorted(p for p in src.rglob("*.jsonl*") if p.is_file() and p.suffix != ".zst")
+    size = sum(p.stat().st_size for p in files)
+
+    def read(parse: bool, insert: bool) -> float:
+        db = DATA / "ceiling.sqlite"
+        for p in DATA.glob("ceiling.sqlite*"):
+            p.unlink()
+        con = sqlite3.connect(db, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("CREATE TABLE m (ts TEXT, id TEXT, type TEXT, role TEXT, PRIMARY KEY (ts, id))")
+        sql = "INSERT INTO m VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+        rows: list[tuple[object, ...]] = []
+        t = time.perf_counter()
+        for p in files:
+            with open(p, "rb") as fh:
+                for line in fh:
+                    if not parse:
+                        continue
+                    try:
+                        o = orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+                    if not insert or type(o) is not dict:
+                        continue
+                    m = o.get("message")
+                    role = m.get("role") if type(m) is dict else None
+                    rows.append((o.get("timestamp"), o.get("id"), o.get("type"), role))
+                    if len(rows) >= 5000:
+                        con.execute("BEGIN")
+                        con.executemany(sql, rows)
+                        con.execute("COMMIT")
+                        rows = []
+        con.execute("BEGIN")
+        con.executemany(sql, rows)
+        con.execute("COMMIT")
+        con.close()
+        return time.perf_counter() - t
+
+    for label, parse, insert in (
+        ("read only", False, False),
+        ("read + orjson.loads", True, False),
+        ("read + orjson.loads + keyed 4-column insert", True, True),
+    ):
+        secs = read(parse, insert)
+        print(f"floor, {label}: {size / 1e6:.0f} MB in {secs:.1f} s = {size / 1e6 / secs:.0f} MB/s")
 
 
 def bench_idle(files: int) -> None:
@@ -237,7 +294,7 @@ def main() -> None:
     ap.add_argument("--gb", type=float, default=1.0)
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--appends", type=int, default=40)
-    ap.add_argument("--only", choices=["cold", "idle", "latency", "wal"])
+    ap.add_argument("--only", choices=["cold", "idle", "latency", "wal", "ceiling"])
     ap.add_argument(
         "--no-bulk",
         action="store_true",
@@ -253,6 +310,8 @@ def main() -> None:
         bench_latency(a.appends)
     if a.only in (None, "wal"):
         bench_wal(a.gb)
+    if a.only in (None, "ceiling"):
+        bench_ceiling(a.gb)
 
 
 if __name__ == "__main__":

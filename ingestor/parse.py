@@ -9,7 +9,9 @@ checks shapes and converts timestamps.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -39,10 +41,15 @@ KNOWN_ENTRY_TYPES = frozenset(
 @dataclass(slots=True)
 class LineError:
     """A line that cannot be ingested. ``syntax`` is True when the line is not a JSON object
-    at all (blank, invalid JSON, an array...), False when it is an object of the wrong shape."""
+    at all (blank, invalid JSON, an array...), False when it is an object of the wrong shape.
+    ``transcript`` is True when the object is still recognisably a transcript line (a
+    ``session`` header, or an entry of a known type) though broken: a file that starts with it
+    is a transcript with a bad line, not some other file (format spec §12.7: a per-line error
+    never aborts the file)."""
 
     reason: str
     syntax: bool = False
+    transcript: bool = False
 
 
 @dataclass(slots=True)
@@ -158,18 +165,73 @@ def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, tuple[str, ...]] 
     try:
         return orjson.loads(data), ()
     except orjson.JSONDecodeError as exc:
-        # orjson rejects invalid UTF-8; accounting.md §4: decode with replacement, still count.
+        first = exc
+    warnings: tuple[str, ...] = ()
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        # accounting.md §4: invalid UTF-8 is decoded with replacement; the line still counts
+        text = bytes(data).decode("utf-8", "replace")
+        warnings = ("invalid UTF-8 replaced",)
         try:
-            text = bytes(data).decode("utf-8", "replace")
-        except Exception:  # pragma: no cover - decode with "replace" cannot fail
-            return LineError(f"invalid JSON: {exc}", syntax=True)
-        if "\ufffd" in text:
-            try:
-                obj = orjson.loads(text)
-            except orjson.JSONDecodeError as exc2:
-                return LineError(f"invalid JSON: {_short(exc2)}", syntax=True)
-            return obj, ("invalid UTF-8 replaced",)
-        return LineError(f"invalid JSON: {_short(exc)}", syntax=True)
+            return orjson.loads(text), warnings
+        except orjson.JSONDecodeError as exc:
+            first = exc
+    lenient = _lenient_loads(text)
+    if lenient is None:
+        return LineError(f"invalid JSON: {_short(first)}", syntax=True)
+    obj, fixed = lenient
+    return obj, warnings + (("unpaired UTF-16 surrogate replaced",) if fixed else ())
+
+
+def _big_int(digits: str) -> int | float:
+    """An integer literal as orjson reads it: past 64 bits, a double."""
+    v = int(digits)
+    return v if -(1 << 63) <= v < (1 << 64) else float(digits)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lenient_loads(text: str) -> tuple[Any, bool] | None:
+    """A second, lenient reading of a line orjson refused (rare lines only), or None.
+
+    Some lines are fine but for what orjson will not read: ``NaN``/``Infinity`` (written by
+    writers other than JavaScript's ``JSON.stringify``), a number past the double range such
+    as ``1e400`` (valid JSON), a byte order mark before the line, and a string cut inside a
+    surrogate pair (``JSON.stringify`` writes the lone half as ``\\udXXX``). Python's
+    ``json`` reads all of them: the non-finite numbers then meet the token and cost rules
+    (counted as 0 with a warning, or an unknown logged cost, accounting.md §4-5), and a lone
+    surrogate becomes U+FFFD, as invalid UTF-8 does (``True`` in the result). Anything else
+    it refuses too stays an invalid line."""
+    try:
+        # a byte order mark before the line (an editor's save) is not part of the JSON
+        obj = json.loads(text.lstrip("\ufeff"), parse_int=_big_int)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        orjson.dumps(obj)
+        return obj, False
+    except (orjson.JSONEncodeError, RecursionError):
+        pass
+    # Replace every lone surrogate, in keys too (pairs were joined by the decoder).
+    root = [obj]
+    todo: list[tuple[Any, Any]] = [(root, 0)]
+    while todo:
+        box, key = todo.pop()
+        v = box[key]
+        if type(v) is str:
+            box[key] = _SURROGATE.sub("\ufffd", v)
+        elif type(v) is list:
+            todo.extend((v, i) for i in range(len(v)))
+        elif type(v) is dict:
+            box[key] = d = {_SURROGATE.sub("\ufffd", k): x for k, x in v.items()}
+            todo.extend((d, k) for k in d)
+    try:
+        orjson.dumps(root[0])
+    except (orjson.JSONEncodeError, RecursionError):
+        return None
+    return root[0], True
 
 
 def _short(exc: Exception) -> str:
@@ -208,7 +270,7 @@ def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:
     if typ == "session":
         sid = obj.get("id")
         if not isinstance(sid, str) or not sid:
-            return LineError("session header without a string 'id'")
+            return LineError("session header without a string 'id'", transcript=True)
         cwd = obj.get("cwd")
         parent = obj.get("parentSession")
         if not isinstance(parent, str):
@@ -227,14 +289,16 @@ def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:
         )
     ts_ms = iso_to_ms(obj.get("timestamp"))
     if ts_ms is None:
-        return LineError(f"{typ} entry without a valid 'timestamp'")
+        return LineError(
+            f"{typ} entry without a valid 'timestamp'", transcript=typ in KNOWN_ENTRY_TYPES
+        )
     eid = obj.get("id")
     if not isinstance(eid, str) or not eid:
         # v1 files have no entry ids: a stable id from the content keeps duplicates together.
         eid = "h" + hashlib.sha1(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:15]
     parent_id = obj.get("parentId")
     if typ == "message" and not isinstance(obj.get("message"), dict):
-        return LineError("message entry whose 'message' is not an object")
+        return LineError("message entry whose 'message' is not an object", transcript=True)
     return Entry(typ, eid, parent_id if type(parent_id) is str else None, ts_ms, obj, warnings)
 
 

@@ -570,8 +570,12 @@ class Pipeline:
         parsed = parse_line(data)
         if isinstance(parsed, LineError):
             if fs.ctx is None and not parsed.syntax:
-                fs.skipped = f"not a transcript: {parsed.reason}"
-                return True
+                if not parsed.transcript:
+                    fs.skipped = f"not a transcript: {parsed.reason}"
+                    return True
+                # a broken header or entry: a transcript all the same, read as header-less
+                fs.ctx = self._headerless(fs.cand, fs.agent, fs.path, batch)
+                src.session_id = fs.ctx.session_id
             batch.error(src.id, fs.path, offset, parsed.reason, data)
             stats.errors += 1
         elif isinstance(parsed, Header):

@@ -1038,6 +1038,38 @@ def test_agent_from_folder(env: Env) -> None:
     assert env.q("SELECT agent_id FROM usage") == [("ops",)]
 
 
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        (b'{"type":"session","version":3,"id":null,"timestamp":"2026-03-02T09:00:00.000Z"}', "id"),
+        (
+            b'{"type":"message","id":"m0","timestamp":"2026-03-02T09:00:00.000Z","message":null}',
+            "message",
+        ),
+        (b'{"type":"message","id":"m0","timestamp":"not a time","message":{}}', "timestamp"),
+    ],
+)
+def test_a_broken_first_line_does_not_lose_the_file(env: Env, first: bytes, reason: str) -> None:
+    """A file whose first line is a broken header or entry is a transcript with a bad line
+    (format spec §12.7: per-line errors never abort the file); it is read header-less, with the
+    session id from its name. Only a first object that is no transcript line at all makes the
+    file "not a transcript" (test_non_transcript_jsonl_is_skipped_and_counted)."""
+    tx = Tx(new_sid(), T0)
+    name = f"{tx.sid}.jsonl"
+    env.write(name, body([first, tx.call(10), tx.call(20)]))
+    s = env.run()
+    assert (s.skipped, s.files_read, s.errors) == (0, 1, 1)
+    assert env.totals() == expect(tx.calls)
+    assert env.q("SELECT DISTINCT session_id FROM usage") == [(tx.sid,)]
+    [(path, off, sev, why)] = env.errors()
+    assert (path, off, sev) == (name, 0, "error") and reason in why
+    assert env.sources()[name]["state"] == "active"
+    env.append(name, body([tx.call(30)]))
+    env.run()
+    assert env.totals() == expect(tx.calls)
+    assert len(tx.calls) == 3
+
+
 # -- bad lines -----------------------------------------------------------------------------------
 
 

@@ -236,11 +236,55 @@ def test_bad_usage_numbers_count_as_zero_with_a_warning() -> None:
         assert rec.call.input_tokens == 0
         if bad is not None:
             assert rec.call.warning, bad
-    for bad in ("Infinity", "-Infinity", "NaN"):  # non-finite numbers: not JSON for orjson
+    # Non-finite numbers orjson will not read (NaN and Infinity are written by other writers
+    # than JSON.stringify; 1e400 is valid JSON past the double range): the call still counts.
+    for bad in ("Infinity", "-Infinity", "NaN", "1e400", "-1e400"):
         raw = LINES[5].replace(b'"input":3,', f'"input":{bad},'.encode())
         assert raw != LINES[5]
-        parsed, _ = _check_line(raw)
-        assert isinstance(parsed, LineError)
+        parsed, rec = _check_line(raw)
+        assert not isinstance(parsed, LineError), bad
+        assert rec is not None and rec.call is not None
+        assert (rec.call.input_tokens, rec.call.raw_input, rec.call.warning) == (0, None, True)
+        assert (rec.call.output_tokens, rec.call.cache_read_tokens) == (142, 18544)  # the rest
+        assert [w for w in rec.warnings if "usage.input" in w], rec.warnings
+    raw = LINES[5].replace(b'"total":', b'"total":NaN,"was":')  # a NaN cost: unknown, no loss
+    parsed, rec = _check_line(raw)
+    assert rec is not None and rec.call is not None and rec.call.logged_cost is None
+
+
+def test_lenient_second_reading() -> None:
+    """Lines orjson refuses get a second, lenient reading; nothing else changes."""
+    call = LINES[5]
+    # a text cut inside a surrogate pair (JSON.stringify writes the lone half escaped)
+    cut = call.replace(b'"type":"text","text":"', b'"type":"text","text":"\\ud83d cut ', 1)
+    assert cut != call
+    parsed = parse_line(cut)
+    assert isinstance(parsed, Entry), parsed
+    assert parsed.warnings == ("unpaired UTF-16 surrogate replaced",)
+    content = parsed.obj["message"]["content"]
+    texts = [b["text"] for b in content if b.get("type") == "text"]
+    assert texts and texts[0].startswith("\ufffd cut ")
+    # a whole pair is fine for orjson itself: no warning
+    pair = call.replace(b'"type":"text","text":"', b'"type":"text","text":"\\ud83d\\ude00 ', 1)
+    parsed = parse_line(pair)
+    assert isinstance(parsed, Entry) and parsed.warnings == ()
+    # NaN beside an integer past 64 bits: read as orjson would read that integer (a double)
+    big = call.replace(b'"output":142', b'"output":NaN,"x":123456789012345678901234567890')
+    parsed = parse_line(big)
+    assert isinstance(parsed, Entry)
+    assert parsed.obj["message"]["usage"]["x"] == 1.2345678901234568e29
+    # invalid UTF-8 and NaN on one line: both handled, the UTF-8 warning kept
+    both = call.replace(b'"output":142', b'"output":NaN').replace(b"calendar", b"cal\xffndar")
+    parsed = parse_line(both)
+    assert isinstance(parsed, Entry) and parsed.warnings == ("invalid UTF-8 replaced",)
+    # a byte order mark before a header (an editor's save)
+    parsed = parse_line(b"\xef\xbb\xbf" + HEADER)
+    assert isinstance(parsed, Header) and parsed.session_id == SID and parsed.warnings == ()
+    # still invalid for both readers: one error, the orjson message
+    for bad in (b'{"type":"message","id":NaN', b'{"a":NaN} x', b"[" * 5000 + b"NaN" + b"]" * 5000):
+        parsed = parse_line(bad)
+        assert isinstance(parsed, LineError) and parsed.syntax, bad[:30]
+        assert parsed.reason.startswith("invalid JSON"), parsed.reason
 
 
 # -- a file of valid lines and garbage -----------------------------------------------------------
