@@ -157,7 +157,11 @@ def ms_value(value: Any) -> int | None:
     return None
 
 
-def _loads(data: bytes | bytearray | memoryview) -> tuple[Any, tuple[str, ...]] | LineError:
+def load_json(data: bytes | bytearray | memoryview) -> tuple[Any, tuple[str, ...]] | LineError:
+    """Any JSON value of OpenClaw's (a line, ``sessions.json``, a session row's JSON) and the
+    warnings of its reading, or the error: orjson first, then invalid UTF-8 replaced, then the
+    lenient reading of :func:`_lenient_loads`. Strings over 64 KB in a value over
+    ``BIG_LINE_BYTES`` are blanked first (never needed)."""
     if len(data) > BIG_LINE_BYTES:
         from ingestor.tail import shrink_long_strings
 
@@ -253,7 +257,7 @@ def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
             if type(obj) is dict:
                 return parse_object(obj)
             return LineError(f"not a JSON object ({type(obj).__name__})", syntax=True)
-    loaded = _loads(data)
+    loaded = load_json(data)
     if isinstance(loaded, LineError):
         return loaded
     obj, warnings = loaded

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import orjson
 from sqlalchemy import Engine, text
 
 from ingestor import bulk, pipeline_extra  # pipeline_extra: SQLite agent stores, gateway logs
@@ -32,7 +31,7 @@ from ingestor.batch import Batch, SourceUpdate
 from ingestor.config import BULK_MIN_BYTES
 from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
-from ingestor.parse import Entry, Header, LineError, looks_like_entry, parse_line
+from ingestor.parse import Entry, Header, LineError, load_json, looks_like_entry, parse_line
 from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, read_line_at
 
@@ -706,13 +705,19 @@ class Pipeline:
         if src.size == st.st_size and src.mtime_ns == st.st_mtime_ns:
             return []
         try:
-            obj = orjson.loads(cand.path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
+            loaded = load_json(cand.path.read_bytes())
+        except OSError as exc:
+            loaded = LineError(str(exc))
+        if isinstance(loaded, LineError):
             upd = SourceUpdate(src.id, {"size": st.st_size, "mtime_ns": st.st_mtime_ns})
             batch.sources[src.id] = upd
-            batch.error(src.id, path, 0, f"sessions.json unreadable: {exc}"[:300], None)
+            batch.error(src.id, path, 0, f"sessions.json unreadable: {loaded.reason}"[:300], None)
             stats.errors += 1
             return []
+        obj, warnings = loaded
+        for w in warnings:  # e.g. a label cut inside a surrogate pair: the index is still read
+            batch.error(src.id, path, 0, f"sessions.json: {w}", None, "warning")
+            stats.warnings += 1
         entries = index_entries(obj)
         for e in entries:
             batch.index_agent[e.session_id] = cand.agent_id

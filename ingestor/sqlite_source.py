@@ -25,10 +25,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import orjson
 import zstandard
 
 from ingestor.normalize import IndexEntry, index_entries
+from ingestor.parse import LineError, load_json
 
 #: Rows per read transaction of one session.
 PAGE_ROWS = 2000
@@ -266,12 +266,10 @@ class AgentStore:
                     continue
                 entry: dict[str, Any] = {}
                 if row[2] is not None:
-                    try:
-                        obj = orjson.loads(row[2])
-                    except orjson.JSONDecodeError:
-                        obj = None
-                    if isinstance(obj, dict):
-                        entry = obj
+                    raw = row[2] if isinstance(row[2], bytes) else str(row[2]).encode()
+                    loaded = load_json(raw)
+                    if not isinstance(loaded, LineError) and isinstance(loaded[0], dict):
+                        entry = loaded[0]
                 entry["sessionId"] = _text(sid)
                 for (name, _), value in zip(fields, row[3:], strict=True):
                     if value is not None and not isinstance(entry.get(name), str):

@@ -1008,6 +1008,28 @@ def test_unreadable_sessions_json_is_an_error_not_a_crash(env: Env) -> None:
     assert env.totals() == expect(tx.calls)
 
 
+def test_sessions_json_with_a_cut_label_is_still_read(env: Env) -> None:
+    """JSON.stringify writes half a surrogate pair escaped (a label cut inside an emoji):
+    orjson refuses it, and a refused index would lose every session's key and kind."""
+    tx = Tx(new_sid(), T0)
+    env.write(f"{tx.sid}.jsonl", body([tx.header(), tx.call(1)]))
+    (env.sessions / "sessions.json").write_text(
+        '{"agent:main:cron:job9": {"sessionId": "%s", "updatedAt": 1, "label": "daily \\ud83d"}}'
+        % tx.sid
+    )
+    s = env.run()
+    assert (s.errors, s.warnings) == (0, 1)
+    got = env.session(tx.sid)
+    assert (got["kind"], got["key"], got["label"]) == (
+        "cron",
+        "agent:main:cron:job9",
+        "daily \ufffd",
+    )
+    [(path, off, sev, why)] = env.errors()
+    assert (path, off, sev) == ("sessions.json", 0, "warning") and "surrogate" in why
+    assert env.totals() == expect(tx.calls)
+
+
 def test_cron_prefix_fallback(env: Env) -> None:
     tx = Tx(new_sid(), T0)
     env.write(
