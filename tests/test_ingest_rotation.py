@@ -1013,10 +1013,8 @@ def test_sessions_json_with_a_cut_label_is_still_read(env: Env) -> None:
     orjson refuses it, and a refused index would lose every session's key and kind."""
     tx = Tx(new_sid(), T0)
     env.write(f"{tx.sid}.jsonl", body([tx.header(), tx.call(1)]))
-    (env.sessions / "sessions.json").write_text(
-        '{"agent:main:cron:job9": {"sessionId": "%s", "updatedAt": 1, "label": "daily \\ud83d"}}'
-        % tx.sid
-    )
+    entry = '{"sessionId": "' + tx.sid + '", "updatedAt": 1, "label": "daily \\ud83d"}'
+    (env.sessions / "sessions.json").write_text('{"agent:main:cron:job9": ' + entry + "}")
     s = env.run()
     assert (s.errors, s.warnings) == (0, 1)
     got = env.session(tx.sid)

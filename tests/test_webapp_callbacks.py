@@ -302,3 +302,48 @@ def test_empty_range_hint(app_ctx: AppContext) -> None:
     for st in (state(), state(range="all"), state(range="today", agents=("research",))):
         with pytest.raises(AssertionError):
             by_id(overview.render_cards(st), "range-hint")
+
+
+def test_list_price_on_every_page(app_ctx: AppContext) -> None:
+    """The global "Cost" control reaches the sessions list, a session's page, cron and
+    sub-agents and the alerts, not only the charts (s-main: c2 is logged at $1.25 but listed
+    at $1.00, so its list price is $2.25 against a cost of $2.50)."""
+    lp = state(cost_basis="list")
+    grid = by_id(sessions.render(lp), "sessions-grid")
+    assert {r["session_id"]: round(r["cost"], 2) for r in grid.rowData}["s-main"] == 2.25
+    assert [c["headerName"] for c in grid.columnDefs if c["field"] == "cost"] == ["List price"]
+    out = session.render("s-main", lp)
+    t = texts(out)
+    assert (t["session-cost"], t["session-total"]) == ("$2.25", "$2.55")
+    tree = by_id(out, "session-tree")
+    assert [(round(r["own_cost"], 2), round(r["total_cost"], 2)) for r in tree.rowData] == [
+        (2.25, 2.55), (0.3, 0.3)]  # fmt: skip
+    assert [c["headerName"] for c in tree.columnDefs if "cost" in c["field"]] == [
+        "Own list price", "List price incl. children"]  # fmt: skip
+    models_grid = by_id(out, "session-models").rowData
+    assert {r["model"]: round(r["cost"], 2) for r in models_grid} == {
+        "claude-sonnet-4": 1.5, "claude-opus-4": 0.75}  # fmt: skip
+    fig = by_id(out, "session-calls-fig").figure
+    assert [round(y, 2) for y in fig["data"][0]["y"]] == [0.5, 1.0, 0.75]
+    assert fig["layout"]["title"]["text"].endswith("— list price")
+    cron_out = cron.render(lp)
+    assert by_id(cron_out, "cron-cost").figure["layout"]["title"]["text"] == (
+        "List price per day by cron job"
+    )
+    # the effective view is unchanged
+    assert texts(session.render("s-main", state()))["session-cost"] == "$2.50"
+    cols = by_id(sessions.render(state()), "sessions-grid").columnDefs
+    assert [c["headerName"] for c in cols if c["field"] == "cost"] == ["Cost"]
+
+
+def test_timeline_spikes_look_back_before_the_range(app_ctx: AppContext) -> None:
+    """A range that starts on a spike marks it as the 7-day view and the Alerts page do: the
+    trailing average reaches back before the range (it had no history there, so no mark)."""
+    custom = state(range="custom", start="2025-03-14", end="2025-03-20")
+    out = timeline.render(custom)
+    assert texts(out)["timeline-note"].startswith("Day buckets in UTC · 2 spikes marked")
+    fig = by_id(out, "timeline-cost").figure
+    assert [round(v, 2) for v in fig["data"][1]["y"]] == [1.75, 1.08]
+    charts = overview.render_charts(custom)
+    assert [round(v, 2) for v in by_id(charts, "overview-cost").figure["data"][1]["y"]] == [
+        1.75, 1.08]  # fmt: skip

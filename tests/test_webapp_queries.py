@@ -332,3 +332,45 @@ def test_duration_sample_keeps_the_most_recent(conn: Connection) -> None:
     one = {r["tool"]: r for r in Q.tools_summary(conn, f, sample=1)}
     assert one["read"]["p50_ms"] == 10.0  # c7 (10:45 on the 15th) is the most recent
     assert one["exec"]["p50_ms"] is None and full["exec"]["p50_ms"] == 120.0
+
+
+def test_sessions_grid_counts_the_tool_calls_of_the_matching_calls(conn: Connection) -> None:
+    """With a model filter a session's tool calls are those of its matching calls, as on the
+    Tools page and the Overview card: s-main's only opus call (c3, failed) made none."""
+    rows, _ = Q.sessions_grid(conn, filters(models=("claude-opus-4",)))
+    m = {r["session_id"]: r for r in rows}["s-main"]
+    assert (m["calls"], m["tool_calls"], m["errors"]) == (1, 0, 1)
+    rows, _ = Q.sessions_grid(conn, filters(providers=("openai",)))
+    by = {r["session_id"]: r for r in rows}
+    assert (by["s-sub"]["tool_calls"], by["s-dm"]["tool_calls"], by["s-dm"]["errors"]) == (2, 1, 2)
+    assert "s-main" not in by
+    tools_total = sum(t["calls"] for t in Q.tools_summary(conn, filters(providers=("openai",))))
+    assert tools_total == sum(r["tool_calls"] for r in rows) == 3
+
+
+def test_list_price_answers(conn: Connection) -> None:
+    lp = filters(cost_basis="list")
+    assert {a["key"]: a["detail"] for a in Q.session_alerts(conn, lp, 1.0, 100_000)} == {
+        "session_cost:s-main": "list price $2.25 > $1.00"}  # fmt: skip
+    assert Q.session_alerts(conn, lp, 2.4, 100_000) == []
+    assert [a["key"] for a in Q.session_alerts(conn, filters(), 2.4, 100_000)] == [
+        "session_cost:s-main"]  # fmt: skip
+    runs = Q.cron_runs(conn, "job-1", list_price=True)
+    assert [(r["session_id"], round(r["cost"], 4)) for r in runs] == [
+        ("s-cron", 0.02), ("s-cron2", 0.03)]  # fmt: skip
+    assert [round(c["cost"], 2) for c in Q.session_calls(conn, "s-main", list_price=True)] == [
+        0.5, 1.0, 0.75]  # fmt: skip
+
+
+def test_group_last_activity_is_exact(conn: Connection) -> None:
+    """The rollups know the hour only; the table shows the last call's own time."""
+    raw = filters(tz="Asia/Kolkata")  # half-hour bounds: the raw table, exact already
+    assert filters().use_rollups and not raw.use_rollups
+    for f in (filters(), raw):
+        last = {r["name"]: r["last_ms"] for r in Q.group_table(conn, f)}
+        assert last == {
+            "researcher": ms("2025-03-15T02:15"),
+            "nightly-report": ms("2025-03-15T06:00"),
+        }
+        series_rows, _ = Q.groups(conn, f, [ms("2025-03-09T00:00"), ms("2025-03-16T00:00")])
+        assert {r["name"]: r["last_ms"] for r in series_rows} == last

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from webapp import components as C
 from webapp import queries as Q
 from webapp.context import AppContext, get_context
 from webapp.queries.usage import has_activity
+from webapp.spikes import spikes
 from webapp.state import ViewState, to_query, with_changes
 from webapp.timeranges import TimeRange, auto_bucket, bucket_starts, resolve_range
 
@@ -46,13 +47,27 @@ class View:
 
     @property
     def list_price(self) -> bool:
-        """The cost charts show the list price (the global "Cost" control), not the cost."""
+        """Every page's cost figures show the list price (the global "Cost" control), not the
+        cost; the filters carry it, so each ``cost`` metric follows."""
         return self.state.cost_basis == "list"
 
-    def costed(self) -> View:
-        """This view whose ``cost`` metric follows the global "Cost" control (the pages whose
-        cost charts honour it: Overview, Timeline, Models, Costs)."""
-        return replace(self, filters=replace(self.filters, cost_basis=self.state.cost_basis))
+    @property
+    def cost_word(self) -> str:
+        """What the cost figures are called in this view: "Cost" or "List price"."""
+        return "List price" if self.list_price else "Cost"
+
+    def basis_columns(self, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Grid columns whose cost headers name the list price when the view shows it."""
+        if not self.list_price:
+            return columns
+
+        def named(header: str) -> str:
+            return header.replace("Cost", "List price").replace("cost", "list price")
+
+        return [
+            {**c, "headerName": named(c["headerName"])} if "cost" in c["field"] else c
+            for c in columns
+        ]
 
     def previous(self) -> Q.Filters | None:
         prev = self.range.previous()
@@ -67,6 +82,29 @@ class View:
         if self.range.since_ms is not None and self.range.until_ms is not None:
             return self.range.since_ms, self.range.until_ms
         return Q.data_extent(conn)
+
+    def spike_marks(
+        self, conn: Connection, unit: str, starts: list[int], costs: list[float]
+    ) -> list[bool]:
+        """Spike marks for the buckets of ``starts`` (whose costs are ``costs``) at the view's
+        spike factor. The trailing average reaches back before the range, as the Alerts page
+        does, so whether a bucket is marked never depends on where the range begins (a range
+        starting on a spike's day marked nothing: it had no history)."""
+        window = Q.SPIKE_WINDOW
+        before: list[float] = []
+        if self.range.since_ms is not None and starts:
+            longest = {"hour": 1, "day": 1, "week": 7, "month": 31}.get(unit, 31) * 25 * 3_600_000
+            pre = bucket_starts(starts[0] - (window + 1) * longest, starts[0], unit, self.tz)
+            pre = pre[-(window + 1) :]
+            if len(pre) > 1 and pre[-1] == starts[0]:
+                f = self.filters.with_range(pre[0], starts[0])
+                rows = Q.usage_series(conn, f, pre, metrics=["cost"])
+                got = {r["bucket_ms"]: r["cost"] for r in rows}
+                before = [float(got.get(b, 0.0)) for b in pre[:-1]]
+        marks = spikes(
+            before + costs, window=window, factor=self.state.spike_factor, min_excess=0.01
+        )
+        return marks[len(before) :]
 
     def buckets(self, conn: Connection, override: str | None = None) -> tuple[str, list[int]]:
         """(unit, bucket starts + end) for the range, following it unless overridden."""
@@ -91,6 +129,7 @@ def make_view(state_data: dict[str, Any] | None, ctx: AppContext | None = None) 
         kinds=state.kinds,
         providers=state.providers,
         models=state.models,
+        cost_basis=state.cost_basis,
     )
     return View(state, rng, filters, ctx)
 

@@ -216,7 +216,6 @@ def _savings(conn: Any, view: View) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
-    view = view.costed()
     f = view.filters
     totals = QC.cost_totals(conn, f)
     if not totals["calls"]:

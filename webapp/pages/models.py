@@ -41,7 +41,6 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
-    view = view.costed()
     unit, starts = view.buckets(conn)
     rows, series = Q.models_and_series(conn, view.filters, starts)
     if not rows:

@@ -15,7 +15,6 @@ from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, guarded, range_hint
-from webapp.spikes import spikes
 from webapp.timeranges import local_label
 
 
@@ -41,7 +40,6 @@ def range_caption(view: View, conn: Any = None) -> str:
 
 
 def cards(conn: Any, view: View) -> Any:
-    view = view.costed()
     cur = Q.overview(conn, view.filters)
     prev_f = view.previous()
     prev = Q.overview(conn, prev_f) if prev_f else None
@@ -106,11 +104,10 @@ def cards(conn: Any, view: View) -> Any:
 
 
 def charts(conn: Any, view: View) -> Any:
-    view = view.costed()
     unit, starts = view.buckets(conn)
     models, by_model = Q.models_and_series(conn, view.filters, starts, sessions=False)
     rows = Q.total_series(by_model, starts) if starts else []
-    marks = spikes([r["cost"] for r in rows], min_excess=0.01)
+    marks = view.spike_marks(conn, unit, starts, [r["cost"] for r in rows])
     names = [f"{m['provider']}/{m['model']}" for m in models]
     cost_fig = F.cost_over_time(rows, view.tz, unit, marks)
     share_fig = F.share_donut(names, [m["cost"] for m in models], "Cost share by model")

@@ -13,6 +13,7 @@ from dash.exceptions import PreventUpdate
 
 from webapp import components as C
 from webapp import figures as F
+from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, guarded
@@ -79,12 +80,13 @@ def body(conn: Any, view: View, session_id: str) -> Any:
     if info is None:
         return C.not_found(f"No session with id {session_id!r} in this database.")
     tz, search = view.tz, view.search
-    models = Q.session_models(conn, session_id)
+    lp = view.list_price
+    models = Q.session_models(conn, session_id, list_price=lp)
     for m in models:
         m["name"] = f"{m['provider']}/{m['model']}"
-    calls = Q.session_calls(conn, session_id)
+    calls = Q.session_calls(conn, session_id, list_price=lp)
     tools = Q.session_tool_calls(conn, session_id)
-    tree = Q.session_tree(conn, session_id)
+    tree = Q.session_tree(conn, session_id, list_price=lp)
     total_cost = sum(m["cost"] for m in models)
     tokens = sum(m["input"] + m["output"] + m["cache_read"] + m["cache_write"] for m in models)
     parent = None
@@ -108,7 +110,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         _fact("Calls", html.B(fmt.integer(sum(m["calls"] for m in models)), id="session-calls")),
         _fact("Failed", html.B(fmt.integer(sum(m["failed"] for m in models)))),
         _fact("Tokens", html.B(fmt.count(tokens), id="session-tokens")),
-        _fact("Cost", html.B(fmt.money(total_cost), id="session-cost")),
+        _fact(view.cost_word, html.B(fmt.money(total_cost), id="session-cost")),
         _fact("Tool calls", html.B(fmt.integer(len(tools)))),
     ]
     if len(tree) > 1:
@@ -126,6 +128,9 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         }
         for t in tools
     ]
+    calls_fig = F.session_calls(calls, tz)
+    if lp:
+        FC.mark_list_price(calls_fig)
     tree_rows = [
         {
             "session": C.session_link(
@@ -144,13 +149,15 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         html.H3(_name(info), className="page-title", id="session-title"),
         html.Div(html.Code(session_id), className="mb-2 small"),
         C.section("", html.Div(facts, className="mb-2"), html.Div(kpis)),
-        C.section("", C.graph("session-calls-fig", F.session_calls(calls, tz))),
+        C.section("", C.graph("session-calls-fig", calls_fig)),
         dbc.Row(
             [
                 dbc.Col(
                     C.section(
                         "Tokens and cost per model",
-                        C.grid("session-models", models, MODEL_COLUMNS, height=200),
+                        C.grid(
+                            "session-models", models, view.basis_columns(MODEL_COLUMNS), height=200
+                        ),
                     ),
                     lg=7,
                 ),
@@ -166,7 +173,10 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         C.section(
             "Sub-agents and forks",
             C.grid(
-                "session-tree", tree_rows, TREE_COLUMNS, height=min(90 + 42 * len(tree_rows), 400)
+                "session-tree",
+                tree_rows,
+                view.basis_columns(TREE_COLUMNS),
+                height=min(90 + 42 * len(tree_rows), 400),
             ),
             subtitle="Own cost and cost including every descendant",
         )
@@ -174,7 +184,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         else html.Div(),
     ]
     if info.get("cron_job_id"):
-        runs = Q.cron_runs(conn, info["cron_job_id"])
+        runs = Q.cron_runs(conn, info["cron_job_id"], list_price=lp)
         run_rows = [
             {
                 "session": C.session_link(r["session_id"], r["session_id"], search),
@@ -190,7 +200,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
                 C.grid(
                     "session-cron-runs",
                     run_rows,
-                    RUN_COLUMNS,
+                    view.basis_columns(RUN_COLUMNS),
                     height=min(90 + 42 * len(run_rows), 360),
                 ),
             )

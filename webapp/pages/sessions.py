@@ -101,7 +101,7 @@ def body(conn: Any, view: View) -> Any:
             C.grid(
                 "sessions-grid",
                 grid_rows(rows, view),
-                COLUMNS,
+                view.basis_columns(COLUMNS),
                 height=620,
                 csv_name="sessions.csv",
                 page_size=100,

@@ -15,7 +15,6 @@ from webapp import figures as F
 from webapp import figures_costs as FC
 from webapp import queries as Q
 from webapp.pagekit import View, guarded, page_control_to_url, range_hint
-from webapp.spikes import spikes
 from webapp.state import BUCKETS, parse_query
 
 
@@ -45,10 +44,9 @@ def layout(search: str = "", **_: Any) -> Any:
 
 
 def body(conn: Any, view: View) -> Any:
-    view = view.costed()
     unit, starts = view.buckets(conn, view.state.bucket)
     rows = Q.usage_series(conn, view.filters, starts) if starts else []
-    marks = spikes([r["cost"] for r in rows], factor=view.state.spike_factor, min_excess=0.01)
+    marks = view.spike_marks(conn, unit, starts, [r["cost"] for r in rows])
     n_spikes = sum(marks)
     note = f"{unit.capitalize()} buckets in {view.tz}"
     if n_spikes:

@@ -5,7 +5,7 @@ Functions take a Connection and a :class:`Filters` and return small lists of dic
 database), ``tools``, ``sessions``, ``groups`` (cron and sub-agents), ``alerts``.
 """
 
-from webapp.queries.alerts import acked, acknowledge, cost_spikes, session_alerts
+from webapp.queries.alerts import SPIKE_WINDOW, acked, acknowledge, cost_spikes, session_alerts
 from webapp.queries.base import Filters, run_parallel
 from webapp.queries.groups import group_series, group_table, groups
 from webapp.queries.sessions import (
@@ -40,6 +40,7 @@ from webapp.queries.usage import (
 )
 
 __all__ = [
+    "SPIKE_WINDOW",
     "Filters",
     "acked",
     "acknowledge",

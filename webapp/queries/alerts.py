@@ -57,6 +57,7 @@ def session_alerts(
                 ).where(sessions.c.session_id.in_(ids)),
             )
         }
+    word = "list price" if f.cost_basis == "list" else "cost"
     out = []
     for r in rows:
         s = meta.get(r["session_id"], {})
@@ -70,7 +71,7 @@ def session_alerts(
                     "key": f"session_cost:{r['session_id']}",
                     "rule": "High session cost",
                     "value": cost,
-                    "detail": f"cost ${cost:,.2f} > ${cost_threshold:,.2f}",
+                    "detail": f"{word} ${cost:,.2f} > ${cost_threshold:,.2f}",
                 }
             )
         if tok > token_threshold:
@@ -113,7 +114,8 @@ def cost_spikes(
                 "name": day,
                 "agent": "",
                 "value": v,
-                "detail": f"${v:,.2f} vs ${avg:,.2f} trailing {SPIKE_WINDOW}-day average",
+                "detail": f"${v:,.2f} vs ${avg:,.2f} trailing {SPIKE_WINDOW}-day average"
+                + (" (list price)" if f.cost_basis == "list" else ""),
             }
         )
     return out

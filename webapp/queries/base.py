@@ -23,12 +23,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Engine, Table, case, func, or_, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.sql.elements import ColumnElement as _CE
 
 from ingestor.rollups import HOUR_MS
-from ingestor.schema import model_hourly, sessions, usage, usage_hourly
+from ingestor.schema import model_hourly, sessions, tool_calls, usage, usage_hourly
 from webapp.timeranges import DAY_MS, assign, whole_hours
 
 QUARTER_MS = 900_000
@@ -84,6 +95,23 @@ def kind_cond(session_col: Any, kinds: Sequence[str]) -> ColumnElement[bool]:
     if "unknown" in kinds:
         cond = or_(cond, session_col.not_in(select(sessions.c.session_id)))
     return cond
+
+
+#: Tool calls beside the LLM call that made each: a tool call counts under its call's
+#: provider and model (the Tools page, the sessions grid and the Overview card alike).
+TOOLS_WITH_CALLS = tool_calls.join(
+    usage, and_(usage.c.entry_id == tool_calls.c.entry_id, usage.c.ts_ms == tool_calls.c.ts_ms)
+)
+
+
+def call_model_conds(f: Filters) -> list[ColumnElement[bool]]:
+    """The provider / model filters on the calls of :data:`TOOLS_WITH_CALLS`."""
+    conds: list[ColumnElement[bool]] = []
+    if f.providers:
+        conds.append(usage.c.provider.in_(f.providers))
+    if f.models:
+        conds.append(usage.c.model.in_(f.models))
+    return conds
 
 
 def dim_conds(t: Table, f: Filters, *, model: bool = True) -> list[ColumnElement[bool]]:

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, literal_column, select
+from sqlalchemy import Connection, String, and_, case, func, literal_column, or_, select
 
-from ingestor.schema import sessions
+from ingestor.schema import sessions, usage
 from webapp.queries.base import (
     Filters,
     bucketize,
@@ -21,6 +21,7 @@ from webapp.queries.base import (
     time_conds,
     usage_source,
 )
+from webapp.timeranges import HOUR_MS
 
 GROUP_KINDS = ("cron", "subagent")
 #: What a group row and a series cell carry (tokens: the four token types together).
@@ -86,7 +87,10 @@ def groups(
             .select_from(per.join(sessions, sessions.c.session_id == per.c.sid))
             .group_by(kind, name)
         )
-        return _sorted([_table_row(r, int(r["runs"])) for r in mappings(conn, stmt)]), []
+        rows = [_table_row(r, int(r["runs"])) for r in mappings(conn, stmt)]
+        if rollup:
+            _exact_last(conn, f, kinds, rows)
+        return _sorted(rows), []
     # Per group and cell the sums, and ``firsts``: the sessions whose first cell this is, so
     # a group's runs (its distinct sessions over all cells) are the sum of its cells'
     # ``firsts``. One pass over the per-session cells (a second pass with COUNT(DISTINCT)
@@ -119,11 +123,37 @@ def groups(
         for n in (*GROUP_METRICS, "firsts"):
             acc[n] = (acc[n] or 0) + (c[n] or 0)
     rows = [_table_row(acc, int(acc["firsts"] or 0)) for acc in table.values()]
+    if rollup:
+        _exact_last(conn, f, kinds, rows)
     series = [
         clean_metrics(r, GROUP_METRICS)
         for r in bucketize(cells, starts, ["kind", "name"], GROUP_METRICS)
     ]
     return _sorted(rows), series
+
+
+def _exact_last(conn: Connection, f: Filters, kinds: list[str], rows: list[dict[str, Any]]) -> None:
+    """The hourly rollups know a group's last activity only to the hour: read the exact time
+    from the calls of those hours (a few index ranges of the time-led key). A group has no
+    call later than its own last hour, so the latest of its calls in all of them is right."""
+    hours = sorted({r["last_ms"] for r in rows})
+    if not hours:
+        return
+    u, kind, name = usage, sessions.c.kind, _group_expr()
+    stmt = (
+        select(kind.label("kind"), name.label("name"), func.max(u.c.ts_ms).label("last_ms"))
+        .select_from(u.join(sessions, sessions.c.session_id == u.c.session_id))
+        .where(
+            or_(*(and_(u.c.ts_ms >= h, u.c.ts_ms < h + HOUR_MS) for h in hours)),
+            *time_conds(u.c.ts_ms, f),
+            *dim_conds(u, replace(f, kinds=())),
+            kind.in_(kinds),
+        )
+        .group_by(kind, name)
+    )
+    exact = {(r["kind"], r["name"]): int(r["last_ms"]) for r in mappings(conn, stmt)}
+    for r in rows:
+        r["last_ms"] = exact.get((r["kind"], r["name"]), r["last_ms"])
 
 
 def _table_row(r: Any, runs: int) -> dict[str, Any]:

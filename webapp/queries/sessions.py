@@ -11,7 +11,9 @@ from sqlalchemy import Connection, case, distinct, func, literal, select
 
 from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool_hourly, usage
 from webapp.queries.base import (
+    TOOLS_WITH_CALLS,
     Filters,
+    call_model_conds,
     clean_metrics,
     dim_conds,
     mappings,
@@ -89,8 +91,9 @@ def sessions_grid(
     # The shown sessions' calls and tool calls are read from their earliest activity in the
     # range on (an index range over the recent rows, not the whole range): a call or tool
     # call is a message of its session (the ingestor writes and moves them together), so
-    # none is older. With provider / model filters the activity is the matching calls: that
-    # bounds the calls, not the tool calls (which count whatever model made them).
+    # none is older. With provider / model filters the activity is the matching calls, and
+    # the tool calls are those of the matching calls (as on the Tools page and the Overview),
+    # so the bound holds for both.
     first = select(func.min(act.c.first)).scalar_subquery()
     t, tcol, m = _usage_source(f, per_session=True)
     use = (
@@ -117,14 +120,19 @@ def sessions_grid(
         )
     else:
         tcl = tool_calls
-        bound = [] if f.by_model else [tcl.c.ts_ms >= first]
         tools = (
             select(
                 tcl.c.session_id.label("sid"),
                 func.count().label("tcalls"),
                 func.sum(case((tcl.c.status == "error", 1), else_=0)).label("terrs"),
             )
-            .where(*time_conds(tcl.c.ts_ms, f), *bound, tcl.c.session_id.in_(ids))
+            .select_from(TOOLS_WITH_CALLS if f.by_model else tcl)
+            .where(
+                *time_conds(tcl.c.ts_ms, f),
+                tcl.c.ts_ms >= first,
+                tcl.c.session_id.in_(ids),
+                *call_model_conds(f),
+            )
             .group_by(tcl.c.session_id)
             .subquery("tl")
         )
@@ -186,20 +194,31 @@ def session_info(conn: Connection, session_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def session_models(conn: Connection, session_id: str) -> list[dict[str, Any]]:
-    """The whole session's calls, tokens by type and cost per provider and model."""
-    t, _, m = _usage_source(Filters(), rollup=False)
+def _cost(list_price: bool) -> Any:
+    """A call's cost, or its list price (unknown prices count as 0, as everywhere)."""
+    return func.coalesce(usage.c.priced_cost, 0) if list_price else usage.c.cost
+
+
+def session_models(
+    conn: Connection, session_id: str, list_price: bool = False
+) -> list[dict[str, Any]]:
+    """The whole session's calls, tokens by type and cost (or list price) per provider and
+    model."""
+    t, _, m = _usage_source(Filters(cost_basis="list" if list_price else "effective"), rollup=False)
     stmt = (
         select(t.c.provider, t.c.model, *(e.label(n) for n, e in m.items()))
         .where(t.c.session_id == session_id)
         .group_by(t.c.provider, t.c.model)
-        .order_by(func.sum(t.c.cost).desc(), t.c.provider, t.c.model)
+        .order_by(m["cost"].desc(), t.c.provider, t.c.model)
     )
     return [clean_metrics(r) for r in mappings(conn, stmt)]
 
 
-def session_calls(conn: Connection, session_id: str, limit: int = 5000) -> list[dict[str, Any]]:
-    """The session's LLM calls in time order (at most ``limit``)."""
+def session_calls(
+    conn: Connection, session_id: str, limit: int = 5000, list_price: bool = False
+) -> list[dict[str, Any]]:
+    """The session's LLM calls in time order (at most ``limit``); ``cost`` is the list price
+    with ``list_price``."""
     u = usage
     stmt = (
         select(
@@ -213,7 +232,7 @@ def session_calls(conn: Connection, session_id: str, limit: int = 5000) -> list[
             u.c.cache_read_tokens,
             u.c.cache_write_tokens,
             u.c.total_tokens,
-            u.c.cost,
+            _cost(list_price).label("cost"),
         )
         .where(u.c.session_id == session_id)
         .order_by(u.c.ts_ms, u.c.entry_id)
@@ -241,9 +260,11 @@ def session_tool_calls(conn: Connection, session_id: str, limit: int = 500) -> l
     return mappings(conn, stmt)
 
 
-def _own_costs(conn: Connection, ids: list[str]) -> dict[str, tuple[float, int]]:
+def _own_costs(
+    conn: Connection, ids: list[str], list_price: bool = False
+) -> dict[str, tuple[float, int]]:
     stmt = (
-        select(usage.c.session_id, func.sum(usage.c.cost), func.count())
+        select(usage.c.session_id, func.sum(_cost(list_price)), func.count())
         .where(usage.c.session_id.in_(ids))
         .group_by(usage.c.session_id)
     )
@@ -251,10 +272,15 @@ def _own_costs(conn: Connection, ids: list[str]) -> dict[str, tuple[float, int]]
 
 
 def session_tree(
-    conn: Connection, session_id: str, max_nodes: int = 500, max_depth: int = 8
+    conn: Connection,
+    session_id: str,
+    max_nodes: int = 500,
+    max_depth: int = 8,
+    list_price: bool = False,
 ) -> list[dict[str, Any]]:
     """The session and its descendants (sub-agents, forks, runs it spawned) in depth-first
-    order, each with depth, own cost and cost including children."""
+    order, each with depth, own cost and cost including children (list prices with
+    ``list_price``)."""
     nodes: dict[str, dict[str, Any]] = {}
     children: dict[str, list[str]] = defaultdict(list)
     root = session_info(conn, session_id)
@@ -277,7 +303,7 @@ def session_tree(
             children[r["parent_session_id"]].append(r["session_id"])
             frontier.append(r["session_id"])
         depth += 1
-    own = _own_costs(conn, list(nodes))
+    own = _own_costs(conn, list(nodes), list_price)
     out: list[dict[str, Any]] = []
 
     def walk(sid: str, d: int) -> float:
@@ -293,8 +319,10 @@ def session_tree(
     return out
 
 
-def cron_runs(conn: Connection, cron_job_id: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Recent runs (sessions) of one cron job with their cost."""
+def cron_runs(
+    conn: Connection, cron_job_id: str, limit: int = 50, list_price: bool = False
+) -> list[dict[str, Any]]:
+    """Recent runs (sessions) of one cron job with their cost (or list price)."""
     rows = mappings(
         conn,
         select(*_SESSION_COLS)
@@ -302,7 +330,7 @@ def cron_runs(conn: Connection, cron_job_id: str, limit: int = 50) -> list[dict[
         .order_by(sessions.c.started_ms.desc(), sessions.c.session_id)
         .limit(limit),
     )
-    own = _own_costs(conn, [r["session_id"] for r in rows]) if rows else {}
+    own = _own_costs(conn, [r["session_id"] for r in rows], list_price) if rows else {}
     for r in rows:
         r["cost"], r["calls"] = own.get(r["session_id"], (0.0, 0))
     return rows

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, case, func, select, text
+from sqlalchemy import Connection, case, func, select, text
 
 from ingestor.schema import tool_calls as tc
 from ingestor.schema import tool_name_hourly as th
-from ingestor.schema import usage
 from webapp.queries.base import (
+    TOOLS_WITH_CALLS,
     Filters,
     bucketize,
+    call_model_conds,
     dim_conds,
     mappings,
     raw_tuples,
@@ -33,22 +34,16 @@ from webapp.queries.base import (
 )
 
 DURATION_SAMPLE = 100_000
-_JOIN = tc.join(usage, and_(usage.c.entry_id == tc.c.entry_id, usage.c.ts_ms == tc.c.ts_ms))
 
 
 def _raw_where(f: Filters) -> list[Any]:
-    conds = [*time_conds(tc.c.ts_ms, f), *dim_conds(tc, f, model=False)]
-    if f.providers:
-        conds.append(usage.c.provider.in_(f.providers))
-    if f.models:
-        conds.append(usage.c.model.in_(f.models))
-    return conds
+    return [*time_conds(tc.c.ts_ms, f), *dim_conds(tc, f, model=False), *call_model_conds(f)]
 
 
 def _raw_select(*cols: Any, f: Filters) -> Any:
     stmt = select(*cols)
     if f.by_model:
-        stmt = stmt.select_from(_JOIN)
+        stmt = stmt.select_from(TOOLS_WITH_CALLS)
     return stmt.where(*_raw_where(f))
 
 
