@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, case, func, literal_column, or_, select
+from sqlalchemy import Connection, String, case, func, literal_column, select, union_all
 
 from ingestor.schema import sessions, usage
 from webapp.queries.base import (
@@ -140,18 +140,31 @@ def _exact_last(conn: Connection, f: Filters, kinds: list[str], rows: list[dict[
     if not hours:
         return
     u, kind, name = usage, sessions.c.kind, _group_expr()
-    stmt = (
-        select(kind.label("kind"), name.label("name"), func.max(u.c.ts_ms).label("last_ms"))
-        .select_from(u.join(sessions, sessions.c.session_id == u.c.session_id))
-        .where(
-            or_(*(and_(u.c.ts_ms >= h, u.c.ts_ms < h + HOUR_MS) for h in hours)),
-            *time_conds(u.c.ts_ms, f),
-            *dim_conds(u, replace(f, kinds=())),
-            kind.in_(kinds),
-        )
-        .group_by(kind, name)
-    )
-    exact = {(r["kind"], r["name"]): int(r["last_ms"]) for r in mappings(conn, stmt)}
+    exact: dict[tuple[str, str], int] = {}
+    # One branch per hour, each a range of the time-led primary key (an OR of the ranges is
+    # read as one scan of the whole range: 80 ms on 30 days of a million calls); at most
+    # 100 branches a statement (SQLite allows 500).
+    for i in range(0, len(hours), 100):
+        per_hour = union_all(
+            *(
+                select(kind.label("kind"), name.label("name"), u.c.ts_ms)
+                .select_from(u.join(sessions, sessions.c.session_id == u.c.session_id))
+                .where(
+                    u.c.ts_ms >= h,
+                    u.c.ts_ms < h + HOUR_MS,
+                    *time_conds(u.c.ts_ms, f),
+                    *dim_conds(u, replace(f, kinds=())),
+                    kind.in_(kinds),
+                )
+                for h in hours[i : i + 100]
+            )
+        ).subquery("per_hour")
+        stmt = select(
+            per_hour.c.kind, per_hour.c.name, func.max(per_hour.c.ts_ms).label("last_ms")
+        ).group_by(per_hour.c.kind, per_hour.c.name)
+        for r in mappings(conn, stmt):
+            key = (r["kind"], r["name"])
+            exact[key] = max(exact.get(key, 0), int(r["last_ms"]))
     for r in rows:
         r["last_ms"] = exact.get((r["kind"], r["name"]), r["last_ms"])
 
