@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, literal_column, select, union_all
+from sqlalchemy import Connection, String, case, func, literal_column, select
 
-from ingestor.schema import sessions, usage
+from ingestor.schema import sessions, usage, usage_hourly
 from webapp.queries.base import (
     Filters,
     bucketize,
@@ -21,7 +21,6 @@ from webapp.queries.base import (
     time_conds,
     usage_source,
 )
-from webapp.timeranges import HOUR_MS
 
 GROUP_KINDS = ("cron", "subagent")
 #: What a group row and a series cell carry (tokens: the four token types together).
@@ -134,37 +133,28 @@ def groups(
 
 def _exact_last(conn: Connection, f: Filters, kinds: list[str], rows: list[dict[str, Any]]) -> None:
     """The hourly rollups know a group's last activity only to the hour: read the exact time
-    from the calls of those hours (a few index ranges of the time-led key). A group has no
-    call later than its own last hour, so the latest of its calls in all of them is right."""
+    from the calls of the sessions active in those hours (the rollup's hour-led key finds
+    them, the calls' session-led index their calls). A group has no call after its own last
+    hour, and its last call's session is among them, so the latest call of the group among
+    those sessions is its last one."""
     hours = sorted({r["last_ms"] for r in rows})
     if not hours:
         return
-    u, kind, name = usage, sessions.c.kind, _group_expr()
-    exact: dict[tuple[str, str], int] = {}
-    # One branch per hour, each a range of the time-led primary key (an OR of the ranges is
-    # read as one scan of the whole range: 80 ms on 30 days of a million calls); at most
-    # 100 branches a statement (SQLite allows 500).
-    for i in range(0, len(hours), 100):
-        per_hour = union_all(
-            *(
-                select(kind.label("kind"), name.label("name"), u.c.ts_ms)
-                .select_from(u.join(sessions, sessions.c.session_id == u.c.session_id))
-                .where(
-                    u.c.ts_ms >= h,
-                    u.c.ts_ms < h + HOUR_MS,
-                    *time_conds(u.c.ts_ms, f),
-                    *dim_conds(u, replace(f, kinds=())),
-                    kind.in_(kinds),
-                )
-                for h in hours[i : i + 100]
-            )
-        ).subquery("per_hour")
-        stmt = select(
-            per_hour.c.kind, per_hour.c.name, func.max(per_hour.c.ts_ms).label("last_ms")
-        ).group_by(per_hour.c.kind, per_hour.c.name)
-        for r in mappings(conn, stmt):
-            key = (r["kind"], r["name"])
-            exact[key] = max(exact.get(key, 0), int(r["last_ms"]))
+    u, uh, kind, name = usage, usage_hourly, sessions.c.kind, _group_expr()
+    dims = replace(f, kinds=())
+    active = select(uh.c.session_id).where(uh.c.hour_ms.in_(hours), *dim_conds(uh, dims))
+    stmt = (
+        select(kind.label("kind"), name.label("name"), func.max(u.c.ts_ms).label("last_ms"))
+        .select_from(u.join(sessions, sessions.c.session_id == u.c.session_id))
+        .where(
+            u.c.session_id.in_(active),
+            *time_conds(u.c.ts_ms, f),
+            *dim_conds(u, dims),
+            kind.in_(kinds),
+        )
+        .group_by(kind, name)
+    )
+    exact = {(r["kind"], r["name"]): int(r["last_ms"]) for r in mappings(conn, stmt)}
     for r in rows:
         r["last_ms"] = exact.get((r["kind"], r["name"]), r["last_ms"])
 
