@@ -22,7 +22,7 @@ from webapp.context import AppContext, get_context
 from webapp.queries.usage import has_activity
 from webapp.spikes import spikes
 from webapp.state import ViewState, to_query, with_changes
-from webapp.timeranges import TimeRange, auto_bucket, bucket_starts, resolve_range
+from webapp.timeranges import HOUR_MS, TimeRange, auto_bucket, bucket_starts, resolve_range
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class View:
         window = Q.SPIKE_WINDOW
         before: list[float] = []
         if self.range.since_ms is not None and starts:
-            longest = {"hour": 1, "day": 1, "week": 7, "month": 31}.get(unit, 31) * 25 * 3_600_000
+            # the longest a bucket can be (a day that leaves summer time has 25 hours)
+            longest = HOUR_MS * {"hour": 1, "day": 25, "week": 7 * 25}.get(unit, 31 * 25)
             pre = bucket_starts(starts[0] - (window + 1) * longest, starts[0], unit, self.tz)
             pre = pre[-(window + 1) :]
             if len(pre) > 1 and pre[-1] == starts[0]:
