@@ -573,8 +573,7 @@ class Pipeline:
                     fs.skipped = f"not a transcript: {parsed.reason}"
                     return True
                 # a broken header or entry: a transcript all the same, read as header-less
-                fs.ctx = self._headerless(fs.cand, fs.agent, fs.path, batch)
-                src.session_id = fs.ctx.session_id
+                self._headerless(fs, batch)
             batch.error(src.id, fs.path, offset, parsed.reason, data)
             stats.errors += 1
         elif isinstance(parsed, Header):
@@ -588,8 +587,8 @@ class Pipeline:
                 if not looks_like_entry(parsed.obj):
                     fs.skipped = "not a transcript: first line is not an entry"
                     return True
-                fs.ctx = self._headerless(fs.cand, fs.agent, fs.path, batch)
-                src.session_id = fs.ctx.session_id
+                self._headerless(fs, batch)
+                assert fs.ctx is not None
             self._entry(parsed, fs.ctx, src, offset, data, batch, stats)
         return False
 
@@ -640,11 +639,13 @@ class Pipeline:
         f.path = path
         return SessionCtx(h.session_id, created, agent)
 
-    def _headerless(self, cand: Candidate, agent: str, path: str, batch: Batch) -> SessionCtx:
-        sid = cand.name.session_id or cand.path.name.split(".", 1)[0]
-        f = batch.facts(sid, agent)
-        f.path = f.path or path
-        return SessionCtx(sid, self._created_of(sid), agent)
+    def _headerless(self, fs: _FileState, batch: Batch) -> None:
+        """Read the file as header-less from here: its session id from its name."""
+        sid = fs.cand.name.session_id or fs.cand.path.name.split(".", 1)[0]
+        f = batch.facts(sid, fs.agent)
+        f.path = f.path or fs.path
+        fs.ctx = SessionCtx(sid, self._created_of(sid), fs.agent)
+        fs.src.session_id = sid
 
     def _entry(
         self,

@@ -97,6 +97,11 @@ def kind_cond(session_col: Any, kinds: Sequence[str]) -> ColumnElement[bool]:
     return cond
 
 
+def call_cost(list_price: bool) -> Any:
+    """A call's cost, or its list price (an unknown price counts as 0)."""
+    return func.coalesce(usage.c.priced_cost, 0) if list_price else usage.c.cost
+
+
 #: Tool calls beside the LLM call that made each: a tool call counts under its call's
 #: provider and model (the Tools page, the sessions grid and the Overview card alike).
 TOOLS_WITH_CALLS = tool_calls.join(
@@ -165,7 +170,7 @@ def usage_source(
         "output": func.sum(t.c.output_tokens),
         "cache_read": func.sum(t.c.cache_read_tokens),
         "cache_write": func.sum(t.c.cache_write_tokens),
-        "cost": func.sum(func.coalesce(t.c.priced_cost, 0) if list_price else t.c.cost),
+        "cost": func.sum(call_cost(list_price)),
         "savings": func.sum(func.coalesce(t.c.cache_savings, 0)),
     }
     return t, t.c.ts_ms, m

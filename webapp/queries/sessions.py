@@ -13,6 +13,7 @@ from ingestor.schema import messages, session_hourly, sessions, tool_calls, tool
 from webapp.queries.base import (
     TOOLS_WITH_CALLS,
     Filters,
+    call_cost,
     call_model_conds,
     clean_metrics,
     dim_conds,
@@ -194,11 +195,6 @@ def session_info(conn: Connection, session_id: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row else None
 
 
-def _cost(list_price: bool) -> Any:
-    """A call's cost, or its list price (unknown prices count as 0, as everywhere)."""
-    return func.coalesce(usage.c.priced_cost, 0) if list_price else usage.c.cost
-
-
 def session_models(
     conn: Connection, session_id: str, list_price: bool = False
 ) -> list[dict[str, Any]]:
@@ -232,7 +228,7 @@ def session_calls(
             u.c.cache_read_tokens,
             u.c.cache_write_tokens,
             u.c.total_tokens,
-            _cost(list_price).label("cost"),
+            call_cost(list_price).label("cost"),
         )
         .where(u.c.session_id == session_id)
         .order_by(u.c.ts_ms, u.c.entry_id)
@@ -264,7 +260,7 @@ def _own_costs(
     conn: Connection, ids: list[str], list_price: bool = False
 ) -> dict[str, tuple[float, int]]:
     stmt = (
-        select(usage.c.session_id, func.sum(_cost(list_price)), func.count())
+        select(usage.c.session_id, func.sum(call_cost(list_price)), func.count())
         .where(usage.c.session_id.in_(ids))
         .group_by(usage.c.session_id)
     )
