@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from webapp import components as C
 from webapp import queries as Q
@@ -215,8 +216,12 @@ def sync_state(  # type: ignore[no-untyped-def]
     dropped by the dropdown)."""
     app_ctx = get_context()
     default_tz = app_ctx.default_tz
-    state = parse_query(search, default_tz)
     trigger = ctx.triggered_id
+    if trigger == "ctl-dates" and not (start and end):
+        # The first click of a range in the calendar (its end not chosen yet): leave the
+        # picker alone; writing the old dates back would undo the click.
+        raise PreventUpdate
+    state = parse_query(search, default_tz)
     if trigger not in (None, "url"):
         changes: dict[str, Any] = {
             "tz": tz or default_tz,
