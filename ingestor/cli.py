@@ -72,7 +72,8 @@ def db_upgrade(
     typer.echo(f"database {describe(url)} is at revision {migrate.current_revision(_engine(url))}")
 
 
-@db_app.command("downgrade")
+# ``-1`` (one revision down) is an argument, not an unknown option.
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
     db: DbOpt = None,
@@ -147,6 +148,17 @@ def ingest(
             "no OpenClaw state dir found (looked at $OPENCLAW_STATE_DIR, ~/.openclaw, "
             "~/.clawdbot, ~/.moltbot, ~/.openclaw-*): pass --source PATH"
         )
+    # A source named on purpose (--source, $OPENCLAW_STATE_DIR, $OPENCLAW_LOG_DIR) that does
+    # not exist is a typo for one pass; a daemon waits for it (OpenClaw may not have run yet).
+    missing = [p for p in sources if not p.exists()]
+    if missing and not watch:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise UserError(f"source {missing[0]} does not exist{more}")
+    for p in missing:
+        typer.echo(
+            f"warning: source {p} does not exist yet; looked for again every {rescan:g} s",
+            err=True,
+        )
     price_file = prices or (Path(env["TELEMETRY_PRICES"]) if env.get("TELEMETRY_PRICES") else None)
     settings = config.IngestSettings(
         db_url=url,
@@ -177,7 +189,8 @@ def serve(
         ),
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", help="Port (default: $TELEMETRY_PORT or 8501).")
+        int | None,
+        typer.Option("--port", min=1, max=65535, help="Port (default: $TELEMETRY_PORT or 8501)."),
     ] = None,
     query_timeout: Annotated[
         float,
@@ -185,6 +198,7 @@ def serve(
             "--query-timeout",
             help="Seconds any one dashboard query may run "
             "(default: $TELEMETRY_QUERY_TIMEOUT or 5).",
+            show_default=False,
         ),
     ] = 0,
 ) -> None:
@@ -200,16 +214,23 @@ def serve(
         raise UserError("TELEMETRY_QUERY_TIMEOUT must be a number of seconds") from exc
     if timeout_s <= 0:
         raise UserError("--query-timeout must be a positive number of seconds")
+    from ingestor.db import check_url
+
+    url = _db_url(db)
+    check_url(url)  # a URL no page could ever read fails now, not in every page
     settings = config.ServeSettings(
-        db_url=_db_url(db),
+        db_url=url,
         host=host or addr,
         port=port or p,
         query_timeout_ms=int(timeout_s * 1000),
         extra={"tz": config.local_zone_name(env)},
     )
-    from webapp.app import run
+    from webapp.app import ServeError, run
 
-    run(settings)
+    try:
+        run(settings)
+    except ServeError as exc:
+        raise UserError(str(exc)) from exc
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -253,7 +274,7 @@ def demo(
     out: Annotated[
         Path, typer.Option("--out", help="Directory to write the state dir into.")
     ] = Path("openclaw-demo"),
-    days: Annotated[int, typer.Option(help="Days of history, ending yesterday.")] = 42,
+    days: Annotated[int, typer.Option(min=1, help="Days of history, ending yesterday.")] = 42,
     seed: Annotated[int, typer.Option(help="Random seed (same seed and dates, same files).")] = 7,
     end: Annotated[
         str | None,
@@ -275,7 +296,10 @@ def demo(
     except ValueError as exc:
         raise UserError(f"--end must be a date like 2026-03-02, not {end!r}") from exc
     start = last - timedelta(days=days - 1)
-    exp = generate(out, DemoOptions(seed=seed, days=days, start=start))
+    try:
+        exp = generate(out, DemoOptions(seed=seed, days=days, start=start))
+    except OSError as exc:
+        raise UserError(f"cannot write the demo to {out}: {exc.strerror or exc}") from exc
     typer.echo(
         f"wrote {exp.files_written} files ({exp.bytes_written / 1e6:.1f} MB) to {out}: "
         f"{exp.sessions} sessions, {exp.llm_calls} LLM calls.\n"
@@ -323,8 +347,10 @@ def _load_overrides(path: Path | None) -> list[Any]:
 
 
 def main() -> None:
-    """Run the CLI, turning known failures into one line and exit code 1."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    """Run the CLI, turning known failures into one line and exit code 1 (usage errors: the
+    usage line, the error and exit code 2, as click prints them)."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import DBAPIError
 
     from ingestor.db import DatabaseError
     from ingestor.reports import ReportError
@@ -339,29 +365,33 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except known as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
-    except (OperationalError, ProgrammingError) as exc:
+        _fail(str(exc))
+    except CommandError as exc:  # alembic: an unknown revision and the like
+        _fail(f"database schema: {str(exc).splitlines()[0]}")
+    except DBAPIError as exc:
         msg = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         hint = ""
         if "no such table" in msg or "does not exist" in msg:
             hint = " (run `agentbox-telemetry db upgrade` or `agentbox-telemetry ingest` first)"
-        typer.echo(f"error: database: {msg}{hint}", err=True)
-        raise SystemExit(1) from None
+        elif "not a database" in msg:
+            hint = " (--db must name a SQLite database file or a PostgreSQL URL)"
+        _fail(f"database: {msg}{hint}")
     except typer.Abort:
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if isinstance(exc, click.exceptions.Exit):
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # click's usage errors (typer ships its own copy of click)
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            raise SystemExit(code) from None
         raise
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

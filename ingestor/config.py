@@ -119,6 +119,8 @@ def serve_defaults(env: Mapping[str, str]) -> tuple[str, int]:
         port = int(port_s)
     except ValueError as exc:
         raise ValueError(f"TELEMETRY_PORT must be a number, not {port_s!r}") from exc
+    if not 1 <= port <= 65535:
+        raise ValueError(f"TELEMETRY_PORT must be between 1 and 65535, not {port}")
     return address, port
 
 

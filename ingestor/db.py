@@ -41,6 +41,17 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
+def check_url(url: str) -> URL:
+    """The parsed URL of a database this product can use, or :class:`DatabaseError` (a
+    command that starts a server checks it first, not at its first query)."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
+        )
+    return parsed
+
+
 def is_sqlite(url: URL | str) -> bool:
     return normalize_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
 

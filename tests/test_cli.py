@@ -138,3 +138,60 @@ def test_demo_then_ingest_then_report(tmp_path: Path) -> None:
 def test_local_zone_name(tmp_path: Path) -> None:
     assert config.local_zone_name({"TZ": "Europe/Berlin"}) == "Europe/Berlin"
     assert config.local_zone_name({"TZ": ":America/New_York"}) == "America/New_York"
+
+
+def _one_line(r: subprocess.CompletedProcess[str], text: str) -> None:
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: ") and r.stderr.strip().count("\n") == 0, r.stderr
+    assert text in r.stderr
+
+
+def test_user_errors_are_one_line(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("db", "upgrade", "--db", url).returncode == 0
+    _one_line(run("ingest", "--db", url, "--source", str(tmp_path / "nope")), "does not exist")
+    _one_line(
+        run("ingest", "--db", url, env={"OPENCLAW_STATE_DIR": str(tmp_path / "gone")}),
+        f"source {tmp_path / 'gone'} does not exist",
+    )
+    _one_line(run("db", "downgrade", "9999", "--db", url), "Can't locate revision")
+    _one_line(run("db", "upgrade", "--revision", "zzz", "--db", url), "Can't locate revision")
+    not_db = tmp_path / "notes.txt"
+    not_db.write_text("hello, this is no database\n" * 200)
+    _one_line(run("report", "summary", "--db", f"sqlite:///{not_db}"), "file is not a database")
+    _one_line(run("serve", "--db", "mysql://x/y"), "unsupported database 'mysql'")
+    (tmp_path / "file").write_text("x")
+    _one_line(run("demo", "--out", str(tmp_path / "file" / "sub")), "cannot write the demo")
+
+
+def test_usage_errors_name_the_problem_without_a_traceback() -> None:
+    for args, text in [
+        (["report"], "Missing argument"),
+        (["report", "summary", "--bogus"], "No such option: --bogus"),
+        (["serve", "--port", "99999"], "--port"),
+        (["demo", "--days", "0"], "--days"),
+    ]:
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and text in r.stderr, (args, r.stderr)
+
+
+def test_downgrade_takes_a_relative_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert run("db", "upgrade", "--db", url).returncode == 0
+    head = run("db", "current", "--db", url).stdout.split()[1]
+    r = run("db", "downgrade", "-1", "--db", url)
+    assert r.returncode == 0, r.stderr
+    assert run("db", "current", "--db", url).stdout.split()[1] != head
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run("serve", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--port", str(port))
+    _one_line(r, f"cannot listen on 127.0.0.1:{port}")

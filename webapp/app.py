@@ -58,12 +58,20 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+class ServeError(Exception):
+    """The server cannot start (one line for the user)."""
+
+
 def serve(app: dash.Dash, host: str, port: int, threads: int = THREADS) -> None:
     """Serve ``app`` with waitress until Ctrl-C (or SIGTERM): prints the URL once, and stops
     without a traceback."""
     from waitress import create_server
 
-    server = create_server(app.server, host=host, port=port, threads=threads, ident="agentbox")
+    try:
+        server = create_server(app.server, host=host, port=port, threads=threads, ident="agentbox")
+    except (OSError, ValueError) as exc:  # port taken, no permission, an invalid address
+        reason = getattr(exc, "strerror", None) or str(exc).rstrip(".")
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from exc
     port = int(getattr(server, "effective_port", port))
     print(f"AgentBox Telemetry dashboard: {display_url(host, port)}", file=sys.stderr, flush=True)
     if threading.current_thread() is threading.main_thread():
