@@ -266,3 +266,36 @@ def test_all_time_follows_lines_that_arrive_while_serving(small_db: Path, tmp_pa
     assert texts(body)["logs-count"] == "8 matching lines (FATAL 1 · ERROR 3 · WARN 4)"
     fig = by_id(body, "logs-levels").figure
     assert {d["name"]: sum(d["y"]) for d in fig["data"]} == {"WARN": 4, "ERROR": 3, "FATAL": 1}
+
+
+def test_a_line_naming_only_a_session_has_its_sessions_agent(
+    small_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "copy.sqlite"
+    shutil.copy(small_db, db)
+    with sqlite3.connect(db) as c:  # most real lines name a session, not an agent
+        c.execute(
+            "INSERT INTO gateway_events (source_id, host_id, line_offset, time_ms, level, "
+            "level_id, subsystem, message, agent_id, session_id, line_hash) VALUES "
+            "((SELECT source_id FROM gateway_events LIMIT 1), 'h', 0, ?, 'WARN', 4, "
+            "'agent/embedded', 'slow dm run', NULL, 's-dm', 'x')",
+            (ms("2025-03-15T04:00"),),
+        )
+    engine = make_readonly_engine(f"sqlite:///{db}")
+    with engine.connect() as c:
+        ops = LQ.recent_logs(c, week(agents=("ops",)), LQ.LogQuery())
+        assert [(r["message"], r["agent_id"]) for r in ops] == [
+            ("uncaught exception: EADDRINUSE", None),
+            ("slow dm run", "ops"),  # s-dm is an ops session
+            ("disk 95 percent full on /var-log", "ops"),
+            ("disk 95% full on /var_log", "ops"),
+            ("slow response from telegram: 4200 ms", None),
+        ]
+        main = LQ.recent_logs(c, week(agents=("main",)), LQ.LogQuery())
+        assert "slow dm run" not in messages(main)
+        assert sum(r["lines"] for r in LQ.log_series(
+            c, week(agents=("ops",)), LQ.LogQuery(), [ms("2025-03-08T00:00"), NOW_MS]
+        )) == 5  # fmt: skip
+        assert LQ.log_subsystems(c, week(agents=("main",)), LQ.LogQuery()) == [
+            ("agent/embedded", 2), ("gateway", 2)]  # fmt: skip
+    engine.dispose()

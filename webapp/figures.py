@@ -480,4 +480,5 @@ def log_levels_over_time(
     )
     fig = _layout(fig, title, f"Time ({tz})", "Lines", barmode="stack")
     fig["layout"]["legend"]["traceorder"] = "reversed"
+    fig["layout"]["showlegend"] = True  # one level alone still says which it is
     return time_axis(fig, x, unit)

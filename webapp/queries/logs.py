@@ -3,8 +3,10 @@ the subsystems present, the most recent matching lines, and the extent of the lo
 
 Every question is a time-range query on ``ix_gateway_events_time`` or, with a level filter
 (the default: WARN and above), on ``ix_gateway_events_level_time``; nothing loads the table.
-Of the global filters only the range, the time zone and the agent apply: the agent filter
-keeps the lines of the chosen agents and every line that names no agent (gateway-wide lines).
+Of the global filters only the range, the time zone and the agent apply. A line's agent is
+the one it names, else the agent of the session it names (most lines name only a session);
+the agent filter keeps the lines of the chosen agents and every line with no agent at all
+(gateway-wide lines).
 """
 
 from __future__ import annotations
@@ -55,11 +57,23 @@ def _level_ids(levels: Sequence[str]) -> list[int]:
     return [LEVELS.index(lv) for lv in levels if lv in LEVELS]
 
 
+#: A line's agent: the one it names, else its session's (through ``_lines``' outer join).
+LINE_AGENT = func.coalesce(ge.c.agent_id, sessions.c.agent_id)
+
+
+def _lines(f: Filters, *, agents: bool = False) -> Any:
+    """The lines, joined to their sessions when the agent is asked for or filtered on."""
+    if agents or f.agents:
+        return ge.outerjoin(sessions, sessions.c.session_id == ge.c.session_id)
+    return ge
+
+
 def conditions(f: Filters, q: LogQuery, *, subsystems: bool = True) -> list[ColumnElement[bool]]:
-    """Range, agent, level, subsystem (unless ``subsystems`` is False) and text conditions."""
+    """Range, agent, level, subsystem (unless ``subsystems`` is False) and text conditions
+    (the agent one on ``_lines(f)``)."""
     out = time_conds(ge.c.time_ms, f)
     if f.agents:
-        out.append(or_(ge.c.agent_id.is_(None), ge.c.agent_id.in_(f.agents)))
+        out.append(or_(LINE_AGENT.is_(None), LINE_AGENT.in_(f.agents)))
     if q.levels:
         out.append(ge.c.level_id.in_(_level_ids(q.levels)))
     if subsystems and q.subsystems:
@@ -98,6 +112,7 @@ def log_series(
     slot = slot_expr(ge.c.time_ms, starts).label("slot")
     stmt = (
         select(slot, ge.c.level_id, func.count().label("lines"))
+        .select_from(_lines(f))
         .where(*conditions(f, q))
         .group_by(slot, ge.c.level_id)
     )
@@ -114,6 +129,7 @@ def log_subsystems(conn: Connection, f: Filters, q: LogQuery) -> list[tuple[str,
     n = func.count().label("n")
     stmt = (
         select(ge.c.subsystem, n)
+        .select_from(_lines(f))
         .where(*conditions(f, q, subsystems=False), ge.c.subsystem.is_not(None))
         .group_by(ge.c.subsystem)
         .order_by(n.desc(), ge.c.subsystem)
@@ -134,10 +150,11 @@ def recent_logs(
             ge.c.level_id,
             ge.c.subsystem,
             ge.c.message,
-            ge.c.agent_id,
+            LINE_AGENT.label("agent_id"),
             ge.c.session_id,
             ge.c.run_id,
         )
+        .select_from(_lines(f, agents=True))
         .where(*conditions(f, q))
         .order_by(ge.c.time_ms.desc(), ge.c.id.desc())
         .limit(limit)
