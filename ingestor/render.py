@@ -20,8 +20,9 @@ def _fmt(key: str, v: Any) -> str:
     return str(v)
 
 
-def render_report(kind: str, data: dict[str, Any]) -> None:
-    console = Console()
+def render_report(kind: str, data: dict[str, Any], console: Console | None = None) -> None:
+    """Print a report's table on ``console`` (standard output by default)."""
+    console = console or Console()
     if kind == "summary":
         t = Table(
             title=f"summary  [{data['since'] or 'start'}, {data['until'] or 'now'}) {data['tz']}",
@@ -60,4 +61,24 @@ def render_report(kind: str, data: dict[str, Any]) -> None:
         )
     for r in rows:
         t.add_row(*[_fmt(c, r[c]) for c in cols])
-    console.print(t)
+    _print_whole(console, t, kind, cols, rows)
+
+
+def _print_whole(
+    console: Console, t: Table, kind: str, cols: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Print ``t`` without cutting a cell: as is when it fits; else into a pipe or file at
+    its full width, and on a narrow terminal as one block of ``column: value`` lines per
+    row (as ``psql``'s expanded display)."""
+    width = console.measure(t, options=console.options.update(max_width=100_000)).maximum
+    if width <= console.width:
+        console.print(t)
+    elif not console.is_terminal:
+        Console(file=console.file, width=width, color_system=None).print(t)
+    else:
+        label = max(len(c) for c in cols)
+        for i, r in enumerate(rows, 1):
+            console.print(f"-- {kind} {i} --", style="bold", highlight=False)
+            for c in cols:
+                line = f"{c.replace('_', ' '):<{label}}  {_fmt(c, r[c])}"
+                console.print(line, markup=False, highlight=False)

@@ -561,3 +561,30 @@ def test_cli_json_every_kind_in_process(
     cli.main()
     out = capsys.readouterr().out
     assert json.loads(out) == run(engine, kind, "2026-03-01", "2026-03-04", "Europe/Berlin")
+
+
+def _rendered(kind: str, data: dict[str, Any], *, width: int, terminal: bool) -> str:
+    import io
+
+    from rich.console import Console
+
+    from ingestor.render import render_report
+
+    buf = io.StringIO()
+    render_report(kind, data, Console(file=buf, width=width, force_terminal=terminal))
+    return buf.getvalue()
+
+
+def test_tables_never_cut_a_cell(corpus: tuple[Engine, str]) -> None:
+    """A report wider than the terminal: whole in a pipe, one block per row on a terminal."""
+    engine, _ = corpus
+    data = run(engine, "models", "2026-03-01", "2026-03-04", "Europe/Berlin")
+    models = [r["model"] for r in data["rows"]]
+    piped = _rendered("models", data, width=60, terminal=False)
+    assert "…" not in piped and all(m in piped for m in models)
+    assert "cache write tokens" in piped  # the header too
+    term = _rendered("models", data, width=60, terminal=True)
+    assert "…" not in term and term.count("-- models ") == len(models)
+    first = data["rows"][0]
+    assert f"model               {first['model']}" in term
+    assert f"cost usd            ${first['cost_usd']:,.4f}" in term
