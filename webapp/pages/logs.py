@@ -2,8 +2,9 @@
 stacked by level, filters by level (default WARN and above), subsystem and message text, and
 the most recent matching lines with a link to their session when the ingestor has it.
 
-The global range and time zone apply; the agent filter applies to lines that name an agent
-(lines without one are always shown); kind, provider and model filters do not apply to logs.
+The global range and time zone apply; the agent filter applies to a line's agent (the one it
+names, else its session's; lines with neither are always shown); kind, provider and model
+filters do not apply to logs.
 The page's own filters live in the page (kept for the browser session), not in the URL.
 """
 
