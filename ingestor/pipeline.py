@@ -365,9 +365,17 @@ class Pipeline:
             work[i] = None
             path, kind, agent, name, st, src, start = item
             stats.files_read += 1
-            done += self._read(
-                Candidate(Path(path), kind, agent, name), st, src, start, batch, stats
-            )
+            try:
+                done += self._read(
+                    Candidate(Path(path), kind, agent, name), st, src, start, batch, stats
+                )
+            except FileNotFoundError:
+                # Renamed (a /reset or delete archive) or removed since the pass listed it:
+                # the next pass follows the rename by inode; what was read stays.
+                stats.files_read -= 1
+            except OSError as exc:  # unreadable (permissions, I/O): recorded, the pass goes on
+                batch.error(src.id, path, 0, f"cannot read the file: {exc.strerror or exc}", None)
+                stats.errors += 1
             if progress:
                 progress(done, total)
         # >>> SQLite agent stores and gateway logs: see ingestor/pipeline_extra.py
@@ -384,7 +392,10 @@ class Pipeline:
         planned = []
         for cand in cands:
             stats.files += 1
-            plan = self._plan(cand, stats, seen)
+            try:
+                plan = self._plan(cand, stats, seen)
+            except OSError:  # gone between its stat and its fingerprint: the next pass sees it
+                continue
             if plan is not None:
                 planned.append((cand, *plan))
         # Oldest first: a file's rows then land next to the rows of the files written at about

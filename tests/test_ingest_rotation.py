@@ -699,6 +699,50 @@ def test_atomic_rewrite_new_inode_same_content_plus_more(env: Env) -> None:
 # -- deletion and inode reuse --------------------------------------------------------------------
 
 
+def test_a_file_renamed_while_a_pass_reads_others(env: Env) -> None:
+    """OpenClaw renames a file after the pass listed it and before the pass opens it: the
+    pass goes on (the rows read before it are kept), and the next pass reads the archive."""
+    a, b = Tx(new_sid("a"), T0), Tx(new_sid("b"), T0 + MIN)
+    env.write(f"{a.sid}.jsonl", body([a.header(), a.call(1), a.call(2)]))
+    env.write(f"{b.sid}.jsonl", body([b.header(), b.call(30)]))
+    os.utime(env.path(f"{a.sid}.jsonl"), ns=(T0 * 10**6, T0 * 10**6))  # read first: oldest
+    archived = env.path(f"{b.sid}.jsonl.reset.2026-03-02T10-00-00.000Z")
+
+    def rename_b(_done: int, _total: int) -> None:
+        if env.path(f"{b.sid}.jsonl").exists():
+            os.rename(env.path(f"{b.sid}.jsonl"), archived)
+
+    s = env.pipeline.run_pass([env.state], progress=rename_b)
+    assert (s.files_read, s.calls, s.errors) == (1, 2, 0)
+    assert env.totals() == expect(a.calls)
+    env.path(f"{a.sid}.jsonl").unlink()  # a's rows stay, whatever happens to its file
+    s = env.run()
+    assert (s.calls, s.gone) == (1, 1)
+    assert env.totals() == expect(a.calls + b.calls)
+    assert env.sources()[archived.name]["state"] == "archived"
+
+
+def test_an_unreadable_file_is_recorded_and_the_pass_goes_on(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingestor import pipeline
+
+    a, b = Tx(new_sid("a"), T0), Tx(new_sid("b"), T0)
+    env.write(f"{a.sid}.jsonl", body([a.header(), a.call(1)]))
+    locked = env.write(f"{b.sid}.jsonl", body([b.header(), b.call(2)]))
+    real = pipeline.LineReader
+
+    def reader(path: Path, *args: Any, **kw: Any) -> Any:  # the tests run as root: chmod 0
+        if path == locked:  # would not stop them, so the open fails as it would for a user
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(pipeline, "LineReader", reader)
+    s = env.run()
+    assert (s.calls, s.errors) == (1, 1)
+    assert [e[3] for e in env.errors()] == ["cannot read the file: Permission denied"]
+
+
 def test_deletion_keeps_rows(env: Env) -> None:
     tx = Tx(new_sid(), T0)
     name = f"{tx.sid}.jsonl"
