@@ -147,8 +147,22 @@ def page_control_to_url(search: str | None, **changes: Any) -> str:
     return with_changes(search, get_context().default_tz, **changes)
 
 
-def guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]) -> Any:
-    """Run ``body(conn, view)``; any database problem becomes a panel."""
+def guarded(
+    state_data: dict[str, Any] | None,
+    body: Callable[[Connection, View], Any],
+    *,
+    secondary: bool = False,
+) -> Any:
+    """Run ``body(conn, view)``; any database problem becomes a panel. ``secondary``: the
+    page's first part shows the panel of a missing, unreadable or empty database, so this part
+    shows nothing then (one message a page; a time limit hit here is still shown here)."""
+    out = _guarded(state_data, body)
+    if secondary and getattr(out, "id", None) in ("db-error", "db-empty"):
+        return None
+    return out
+
+
+def _guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]) -> Any:
     ctx = get_context()
     url = ctx.settings.db_url
     try:

@@ -11,6 +11,7 @@ from webapp.pages import (
     alerts,
     costs,
     cron,
+    ingest,
     logs,
     models,
     overview,
@@ -31,6 +32,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "cron": ("/cron", "Cron & sub-agents"),
     "alerts": ("/alerts", "Alerts"),
     "logs": ("/logs", "Logs"),
+    "ingest": ("/ingest", "Ingest"),
 }
 _MODULES: dict[str, ModuleType] = {
     "/": overview,
@@ -43,6 +45,7 @@ _MODULES: dict[str, ModuleType] = {
     "/cron": cron,
     "/alerts": alerts,
     "/logs": logs,
+    "/ingest": ingest,
 }
 _SESSION = re.compile(r"^/session/(?P<session_id>[^/]+)/?$")
 

@@ -93,13 +93,33 @@ def cards(conn: Any, view: View) -> Any:
         ),
     ]
     hint = range_hint(conn, view) if not (cur["calls"] or cur["sessions"]) else None
+    partial = _partial_previous(conn, view, prev_f)
     return html.Div(
         [
             html.Div(range_caption(view), id="range-caption", className="range-caption"),
+            *([partial] if partial is not None else []),
             *([hint] if hint is not None else []),
             dbc.Row(row1, className="g-3"),
             dbc.Row(row2, className="g-3"),
         ]
+    )
+
+
+def _partial_previous(conn: Any, view: View, prev: Any) -> Any:
+    """A note when the period the changes compare with starts before the first recorded
+    data: a "+140%" against half a period of history is no trend."""
+    if prev is None or prev.since_ms is None:
+        return None
+    extent = Q.data_extent(conn)
+    if extent is None or extent[0] <= prev.since_ms:
+        return None
+    first = local_label(extent[0], "day", view.tz)
+    start = local_label(prev.since_ms, "day", view.tz)
+    return html.Div(
+        f"Changes compare with the previous period, from {start}, but the recorded history "
+        f"starts {first}: that period is only partly covered.",
+        id="previous-partial",
+        className="range-caption text-warning",
     )
 
 
@@ -147,4 +167,4 @@ def render_cards(state, _tick=None):
 def render_charts(state, _tick=None):
     if state is None:
         raise PreventUpdate
-    return guarded(state, charts)
+    return guarded(state, charts, secondary=True)
