@@ -27,7 +27,7 @@ from ingestor.db import make_engine, make_readonly_engine
 from ingestor.demo import DemoOptions, generate
 from ingestor.schema import ingest_errors, sources
 from webapp.context import AppContext, set_context
-from webapp.pages import PAGES, ingest, resolve
+from webapp.pages import PAGES, ingest, overview, resolve
 from webapp.queries import ingest as IQ
 from webapp.queries.base import Filters
 from webapp.timeranges import resolve_range
@@ -528,6 +528,25 @@ def test_empty_database_shows_one_message(tmp_path: Path) -> None:
     assert by_id(ingest.render_summary(state()), "db-empty")
     body, controls = render(state())
     assert body is None and controls == {"display": "none"}  # the summary says it once
+
+
+def test_every_file_skipped_is_explained_here(tmp_path: Path) -> None:
+    """A newcomer who pointed the ingestor at the wrong files has no usage at all: the other
+    pages say "no usage recorded yet", this one says which files were skipped and why."""
+    state_dir = tmp_path / "state"
+    sessions_dir = state_dir / "agents" / "main" / "sessions"
+    sessions_dir.mkdir(parents=True)
+    (sessions_dir / "notes.jsonl").write_bytes(b'{"hello":"world"}\n')
+    url = f"sqlite:///{tmp_path / 'skipped.sqlite'}"
+    engine, pipe = build(IngestSettings(db_url=url, sources=(state_dir,), host_id="h"))
+    pipe.run_pass([state_dir])
+    engine.dispose()
+    use_db(tmp_path / "skipped.sqlite")
+    assert by_id(overview.render_cards(state()), "db-empty")
+    out = ingest.render_summary(state())
+    t = texts(out)
+    assert t["ingest-card-files-sub"] == "0 active · 0 archived · 0 gone · 1 skipped"
+    assert "not a transcript" in str(out)
 
 
 def test_ago() -> None:

@@ -152,17 +152,22 @@ def guarded(
     body: Callable[[Connection, View], Any],
     *,
     secondary: bool = False,
+    when_empty: bool = False,
 ) -> Any:
     """Run ``body(conn, view)``; any database problem becomes a panel. ``secondary``: the
     page's first part shows the panel of a missing, unreadable or empty database, so this part
-    shows nothing then (one message a page; a time limit hit here is still shown here)."""
-    out = _guarded(state_data, body)
+    shows nothing then (one message a page; a time limit hit here is still shown here).
+    ``when_empty``: ``body`` runs on a database with files but no usage too (the Ingest
+    page: when every file was skipped, it says why)."""
+    out = _guarded(state_data, body, when_empty)
     if secondary and getattr(out, "id", None) in ("db-error", "db-empty"):
         return None
     return out
 
 
-def _guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any]) -> Any:
+def _guarded(
+    state_data: dict[str, Any] | None, body: Callable[[Connection, View], Any], when_empty: bool
+) -> Any:
     ctx = get_context()
     url = ctx.settings.db_url
     try:
@@ -181,7 +186,7 @@ def _guarded(state_data: dict[str, Any] | None, body: Callable[[Connection, View
                     "The database has no telemetry tables yet (missing: "
                     f"{status.split(':', 1)[1]}).",
                 )
-            if status == "empty":
+            if status == "empty" and not (when_empty and Q.has_sources(conn)):
                 ctx.clear_cache()
                 return C.empty_database(shown)
             return body(conn, view)

@@ -581,7 +581,7 @@ def body(conn: Any, view: View, q: IQ.ErrorQuery) -> tuple[Any, Any]:
 def render_summary(state, _tick=None):
     if state is None:
         raise PreventUpdate
-    return guarded(state, summary)
+    return guarded(state, summary, when_empty=True)
 
 
 @callback(
@@ -599,7 +599,7 @@ def render(state, severity, text, _tick=None):
         severities=(severity,) if severity in IQ.SEVERITIES else (),
         text=(text or "").strip(),
     )
-    out = guarded(state, lambda conn, view: body(conn, view, q), secondary=True)
+    out = guarded(state, lambda conn, view: body(conn, view, q), secondary=True, when_empty=True)
     if isinstance(out, tuple):
         return out
     # a database panel, or none (the summary shows it); after a time limit the filters stay

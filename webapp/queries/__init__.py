@@ -28,6 +28,7 @@ from webapp.queries.tools import (
 from webapp.queries.usage import (
     data_extent,
     filter_options,
+    has_sources,
     is_empty,
     model_sessions,
     models_and_series,
@@ -52,6 +53,7 @@ __all__ = [
     "group_series",
     "group_table",
     "groups",
+    "has_sources",
     "is_empty",
     "model_sessions",
     "models_and_series",

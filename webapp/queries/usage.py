@@ -13,6 +13,7 @@ from ingestor.schema import (
     model_hourly,
     session_hourly,
     sessions,
+    sources,
     tool_calls,
     tool_name_hourly,
     usage,
@@ -57,6 +58,11 @@ def is_empty(conn: Connection) -> bool:
     has = conn.execute(select(sessions.c.session_id).limit(1)).first()
     has = has or conn.execute(select(usage.c.entry_id).limit(1)).first()
     return not has
+
+
+def has_sources(conn: Connection) -> bool:
+    """The ingestor has registered at least one file (read or skipped)."""
+    return conn.execute(select(sources.c.id).limit(1)).first() is not None
 
 
 def data_extent(conn: Connection) -> tuple[int, int] | None:
