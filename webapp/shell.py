@@ -136,6 +136,8 @@ def navbar() -> Any:
         ),
         color="dark",
         dark=True,
+        # Ten links and the cost switch need about 1,150 px: below that, the menu button.
+        expand="xl",
         className="mb-3",
     )
 
