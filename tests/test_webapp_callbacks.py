@@ -250,8 +250,15 @@ def test_empty_database(tmp_path: Path) -> None:
     use_db(seed_empty(tmp_path / "empty.sqlite"))
     out = overview.render_cards(state())
     panel = by_id(out, "db-empty")
-    assert "~/.openclaw" in str(panel.to_plotly_json())
-    assert "agentbox-telemetry demo --out DIR" in str(panel.to_plotly_json())
+    text_ = str(panel.to_plotly_json())
+    assert "~/.openclaw" in text_
+    # the commands fill the database on screen, and the demo is generated, then ingested
+    db = f"--db sqlite:///{tmp_path / 'empty.sqlite'}"
+    assert f"agentbox-telemetry ingest {db} --source ~/.openclaw" in text_
+    assert "agentbox-telemetry demo --out ./openclaw-demo" in text_
+    assert f"ingest {db} --source ./openclaw-demo --source ./openclaw-demo/logs" in text_
+    # one message a page: the charts below the cards say nothing more
+    assert overview.render_charts(state()) is None
 
 
 def test_missing_database(tmp_path: Path) -> None:
@@ -259,8 +266,9 @@ def test_missing_database(tmp_path: Path) -> None:
     for render in (overview.render_cards, models.render, sessions.render):
         panel = by_id(render(state()), "db-error")
         text_ = str(panel.to_plotly_json())
-        assert "agentbox-telemetry db upgrade" in text_
-        assert "nowhere.sqlite" in text_
+        assert f"agentbox-telemetry ingest --db sqlite:///{tmp_path / 'nowhere.sqlite'}" in text_
+        assert "--db-url" not in text_ and "with --db or TELEMETRY_DB_URL" in text_
+    assert overview.render_charts(state()) is None
     # no schema at all
     sqlite3.connect(tmp_path / "bare.sqlite").execute("CREATE TABLE x (a)").connection.commit()
     use_db(tmp_path / "bare.sqlite")
@@ -347,3 +355,12 @@ def test_timeline_spikes_look_back_before_the_range(app_ctx: AppContext) -> None
     charts = overview.render_charts(custom)
     assert [round(v, 2) for v in by_id(charts, "overview-cost").figure["data"][1]["y"]] == [
         1.75, 1.08]  # fmt: skip
+
+
+def test_overview_says_when_the_previous_period_predates_history(app_ctx: AppContext) -> None:
+    # history starts 2024-12-01 (c12): the 9 days before a range from that day hold nothing
+    out = overview.render_cards(state(range="custom", start="2024-12-01", end="2024-12-09"))
+    note = by_id(out, "previous-partial").children
+    assert "from 2024-11-22" in note and "history starts 2024-12-01" in note
+    # the last 30 days compare with 30 days that history covers: no note
+    assert "previous-partial" not in texts(overview.render_cards(state(range="30d")))

@@ -243,7 +243,9 @@ def test_missing_database(browser: Any, tmp_path: Path) -> None:
         pg = ctx.new_page()
         console = Console(pg)
         pg.goto(url + "/")
-        pg.wait_for_selector("#db-error:has-text('agentbox-telemetry db upgrade')")
+        pg.wait_for_selector("#db-error:has-text('agentbox-telemetry ingest --db')")
+        pg.wait_for_load_state("networkidle")
+        assert pg.locator(".message-panel").count() == 1  # one message, not one per part
         shot(pg, "missing-database")
         ctx.close()
         assert console.errors == []

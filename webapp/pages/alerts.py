@@ -19,11 +19,11 @@ from webapp.state import parse_query
 from webapp.timeranges import DAY_MS, local_datetime
 
 COLUMNS = [
-    C.col("rule", "Rule", minWidth=150),
-    C.col("subject", "Session / day", "link", minWidth=200),
-    C.col("agent", "Agent", maxWidth=120),
-    C.col("detail", "Detail", minWidth=240),
-    C.col("status", "Status", minWidth=150),
+    C.col("rule", "Rule"),
+    C.col("subject", "Session / day", "link", tooltipField="name"),
+    C.col("agent", "Agent"),
+    C.col("detail", "Detail"),
+    C.col("status", "Status"),
     C.col("key", "Alert key", hide=True),
 ]
 
@@ -120,7 +120,7 @@ def body(conn: Any, view: View, show_acked: bool) -> Any:
                 "alerts-grid",
                 shown,
                 COLUMNS,
-                height=min(100 + 42 * len(shown), 560),
+                height=560,
                 selectable=True,
             )
             if shown

@@ -142,7 +142,7 @@ def _unpriced(rows: list[dict[str, Any]], view: View) -> Any:
     entries = overrides_file(rows)
     return C.section(
         title,
-        C.grid("costs-unpriced-grid", rows, UNPRICED_COLUMNS, height=min(80 + 42 * len(rows), 300)),
+        C.grid("costs-unpriced-grid", rows, UNPRICED_COLUMNS, height=300),
         html.Div(
             [
                 html.Span(
@@ -176,7 +176,7 @@ def _disagreements(counts: list[dict[str, Any]], recent: list[dict[str, Any]], v
         r["flag_text"] = _FLAGS.get(r["flag"], r["flag"])
     return C.section(
         title,
-        C.grid("costs-flag-grid", counts, FLAG_COLUMNS, height=min(80 + 42 * len(counts), 260)),
+        C.grid("costs-flag-grid", counts, FLAG_COLUMNS, height=300),
         html.Div(
             f"Most recent {len(recent)} flagged call{'s' if len(recent) != 1 else ''}",
             className="mt-3 mb-1 small text-secondary",
@@ -185,7 +185,7 @@ def _disagreements(counts: list[dict[str, Any]], recent: list[dict[str, Any]], v
             "costs-recent-grid",
             recent,
             RECENT_COLUMNS,
-            height=min(80 + 42 * len(recent), 420),
+            height=420,
             page_size=20 if len(recent) > 20 else None,
         ),
         subtitle="Calls whose logged cost differs from the list price by more than 5 %, and "

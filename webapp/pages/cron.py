@@ -16,11 +16,11 @@ from webapp.pagekit import View, empty_state, guarded
 from webapp.timeranges import local_datetime
 
 COLUMNS = [
-    C.col("kind", "Kind", maxWidth=120),
-    C.col("name", "Cron job / label", minWidth=180),
+    C.col("kind", "Kind"),
+    C.col("name", "Cron job / label"),
     C.col("runs", "Sessions", "int"),
     C.col("calls", "Calls", "int"),
-    C.col("failed", "Failed", "int"),
+    C.col("failed", "Failed calls", "int"),
     C.col("tokens", "Tokens", "int"),
     C.col("cost", "Cost", "money"),
     C.col("last", "Last activity", minWidth=140),
@@ -98,7 +98,7 @@ def body(conn: Any, view: View) -> Any:
                     "cron-grid",
                     table,
                     view.basis_columns(COLUMNS),
-                    height=min(90 + 42 * len(table), 520),
+                    height=520,
                 ),
                 subtitle="Numbers count the calls inside the range",
             ),

@@ -16,12 +16,12 @@ from webapp import queries as Q
 from webapp.pagekit import View, empty_state, guarded
 
 COLUMNS = [
-    C.col("provider", "Provider", minWidth=110),
-    C.col("model", "Model", minWidth=160),
+    C.col("provider", "Provider"),
+    C.col("model", "Model"),
     C.col("cost", "Cost", "money"),
     C.col("share", "Share of cost", "pct"),
     C.col("calls", "Calls", "int"),
-    C.col("failed", "Failed", "int"),
+    C.col("failed", "Failed calls", "int"),
     C.col("sessions", "Sessions", "int"),
     C.col("input", "Input", "int"),
     C.col("output", "Output", "int"),
@@ -70,7 +70,7 @@ def body(conn: Any, view: View) -> Any:
         [
             C.section(
                 "Cost, tokens and calls per model",
-                C.grid("models-grid", rows, columns, height=min(80 + 42 * len(rows), 420)),
+                C.grid("models-grid", rows, columns, height=560),
             ),
             dbc.Row(
                 [

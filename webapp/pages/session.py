@@ -5,6 +5,9 @@ job's other runs). Numbers here cover the whole session, not only the selected r
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -17,12 +20,13 @@ from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, guarded
+from webapp.queries.sessions import session_name, session_tool_counts
 from webapp.timeranges import local_datetime
 
 MODEL_COLUMNS = [
-    C.col("name", "Provider / model", minWidth=180),
+    C.col("name", "Provider / model"),
     C.col("calls", "Calls", "int"),
-    C.col("failed", "Failed", "int"),
+    C.col("failed", "Failed calls", "int"),
     C.col("input", "Input", "int"),
     C.col("output", "Output", "int"),
     C.col("cache_read", "Cache read", "int"),
@@ -30,22 +34,22 @@ MODEL_COLUMNS = [
     C.col("cost", "Cost", "money"),
 ]
 TOOL_COLUMNS = [
-    C.col("time", "Time", minWidth=150),
+    C.col("time", "Time"),
     C.col("tool", "Tool"),
-    C.col("status", "Status", maxWidth=110),
+    C.col("status", "Status"),
     C.col("duration_ms", "Duration", "ms"),
     C.col("args", "Arguments", minWidth=260, tooltipField="args"),
-    C.col("error", "Error", minWidth=150),
+    C.col("error", "Error", minWidth=150, tooltipField="error"),
 ]
 TREE_COLUMNS = [
     C.col("session", "Session", "link", minWidth=240),
-    C.col("kind", "Kind", maxWidth=120),
+    C.col("kind", "Kind"),
     C.col("calls", "Calls", "int"),
     C.col("own_cost", "Own cost", "money"),
     C.col("total_cost", "Cost incl. children", "money"),
 ]
 RUN_COLUMNS = [
-    C.col("session", "Run", "link", minWidth=200),
+    C.col("session", "Run", "link"),
     C.col("start", "Started"),
     C.col("calls", "Calls", "int"),
     C.col("cost", "Cost", "money"),
@@ -65,8 +69,46 @@ def _t(ms: int | None, tz: str) -> str:
     return local_datetime(ms, tz).strftime("%Y-%m-%d %H:%M:%S") if ms else "—"
 
 
-def _name(s: dict[str, Any]) -> str:
-    return str(s.get("label") or s.get("title") or s.get("key") or s["session_id"])
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``raw`` (> 0)."""
+    exp = math.floor(math.log10(raw))
+    for m in ("1", "2", "2.5", "5"):
+        step = float(Decimal(m).scaleb(exp))  # exact decimals: 0.02, not 0.020000000000000004
+        if step >= raw * (1 - 1e-9):
+            return step
+    return float(Decimal(1).scaleb(exp + 1))
+
+
+def nice_axes(tops: Sequence[float], intervals: int = 5) -> list[tuple[float, int]]:
+    """For axes whose values reach ``tops`` (>= 0): each axis's tick step and the common number
+    of steps from 0 (at most ``intervals``, with 5 % headroom over each top), so every axis
+    has round ticks and the axes' gridlines coincide."""
+    steps = [nice_step(top * 1.05 / intervals) if top > 0 else 0.01 for top in tops]
+    n = max(math.ceil(top * 1.05 / step - 1e-9) for top, step in zip(tops, steps, strict=True))
+    return [(step, max(n, 1)) for step in steps]
+
+
+def nice_cost_axes(fig: dict[str, Any]) -> dict[str, Any]:
+    """The calls figure with round ticks from $0 on both cost axes (per call on the left,
+    running total on the right) and their gridlines aligned; the right axis's title makes
+    room for its tick labels instead of overlapping them."""
+    data = fig.get("data") or []
+    if len(data) != 2:  # no call: the empty figure
+        return fig
+    tops = [max((float(y) for y in trace["y"]), default=0.0) for trace in data]
+    layout = fig["layout"]
+    for name, (step, n) in zip(("yaxis", "yaxis2"), nice_axes(tops), strict=True):
+        layout[name] = {
+            **layout.get(name, {}),
+            "range": [0, step * n],
+            "tickmode": "linear",
+            "tick0": 0,
+            "dtick": step,
+            "automargin": True,
+        }
+    layout["yaxis2"]["title"] = {**layout["yaxis2"].get("title", {}), "standoff": 12}
+    layout["yaxis2"].pop("rangemode", None)
+    return fig
 
 
 def _fact(label: str, value: Any) -> Any:
@@ -86,6 +128,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         m["name"] = f"{m['provider']}/{m['model']}"
     calls = Q.session_calls(conn, session_id, list_price=lp)
     tools = Q.session_tool_calls(conn, session_id)
+    n_tools, n_tool_errors = session_tool_counts(conn, session_id)
     tree = Q.session_tree(conn, session_id, list_price=lp)
     total_cost = sum(m["cost"] for m in models)
     tokens = sum(m["input"] + m["output"] + m["cache_read"] + m["cache_write"] for m in models)
@@ -94,7 +137,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         p = Q.session_info(conn, info["parent_session_id"])
         pid = info["parent_session_id"]
         parent = dcc.Link(
-            _name(p) if p else pid, href=f"/session/{pid}{search}", id="session-parent"
+            session_name(p) if p else pid, href=f"/session/{pid}{search}", id="session-parent"
         )
     facts = [
         _fact("Agent", info["agent_id"]),
@@ -108,10 +151,14 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         facts.append(_fact("Parent", parent))
     kpis = [
         _fact("Calls", html.B(fmt.integer(sum(m["calls"] for m in models)), id="session-calls")),
-        _fact("Failed", html.B(fmt.integer(sum(m["failed"] for m in models)))),
+        _fact(
+            "Failed calls",
+            html.B(fmt.integer(sum(m["failed"] for m in models)), id="session-failed"),
+        ),
         _fact("Tokens", html.B(fmt.count(tokens), id="session-tokens")),
         _fact(view.cost_word, html.B(fmt.money(total_cost), id="session-cost")),
-        _fact("Tool calls", html.B(fmt.integer(len(tools)))),
+        _fact("Tool calls", html.B(fmt.integer(n_tools), id="session-tool-calls")),
+        _fact("Tool errors", html.B(fmt.integer(n_tool_errors), id="session-tool-errors")),
     ]
     if len(tree) > 1:
         kpis.append(
@@ -128,14 +175,14 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         }
         for t in tools
     ]
-    calls_fig = F.session_calls(calls, tz)
+    calls_fig = nice_cost_axes(F.session_calls(calls, tz))
     if lp:
         FC.mark_list_price(calls_fig)
     tree_rows = [
         {
             "session": C.session_link(
                 n["session_id"],
-                "\u2003" * n["depth"] + ("└ " if n["depth"] else "") + _name(n),
+                "\u2003" * n["depth"] + ("└ " if n["depth"] else "") + session_name(n),
                 search,
             ),
             "kind": n["kind"],
@@ -146,7 +193,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         for n in tree
     ]
     parts: list[Any] = [
-        html.H3(_name(info), className="page-title", id="session-title"),
+        html.H3(session_name(info), className="page-title", id="session-title"),
         html.Div(html.Code(session_id), className="mb-2 small"),
         C.section("", html.Div(facts, className="mb-2"), html.Div(kpis)),
         C.section("", C.graph("session-calls-fig", calls_fig)),
@@ -176,7 +223,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
                 "session-tree",
                 tree_rows,
                 view.basis_columns(TREE_COLUMNS),
-                height=min(90 + 42 * len(tree_rows), 400),
+                height=400,
             ),
             subtitle="Own cost and cost including every descendant",
         )
@@ -201,7 +248,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
                     "session-cron-runs",
                     run_rows,
                     view.basis_columns(RUN_COLUMNS),
-                    height=min(90 + 42 * len(run_rows), 360),
+                    height=360,
                 ),
             )
         )
@@ -211,7 +258,9 @@ def body(conn: Any, view: View, session_id: str) -> Any:
             C.grid("session-tools", tool_rows, TOOL_COLUMNS, height=360)
             if tool_rows
             else C.no_data("No tool calls."),
-            subtitle=f"{len(tool_rows)} shown (first 500)" if len(tool_rows) >= 500 else None,
+            subtitle=f"The first {len(tool_rows)} of {fmt.integer(n_tools)}"
+            if n_tools > len(tool_rows)
+            else None,
         )
     )
     return html.Div(parts)

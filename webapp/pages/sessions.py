@@ -1,5 +1,6 @@
 """Sessions: a sortable, filterable grid of the sessions active in the range (numbers count
-the calls in the range), each linking to its session page, with CSV download."""
+the calls in the range), each linking to its session page, with CSV download of the raw
+values (session id and name, plain numbers, ISO 8601 times)."""
 
 from __future__ import annotations
 
@@ -17,45 +18,52 @@ from webapp import queries as Q
 from webapp.pagekit import View, empty_state, guarded
 
 COLUMNS = [
-    C.col("session", "Session", "link", minWidth=180, pinned="left"),
-    C.col("agent", "Agent", maxWidth=120),
-    C.col("kind", "Kind", maxWidth=120),
-    C.col("channel", "Channel", maxWidth=120),
-    C.col("models", "Models", minWidth=150),
-    C.col("start", "Start", minWidth=140),
-    C.col("end", "End", minWidth=140),
+    C.col("session", "Session", "link", pinned="left", width=190, tooltipField="name"),
+    # what a CSV export holds instead of the link (C.grid leaves links out): id and name
+    C.col("session_id", "Session id", hide=True),
+    C.col("name", "Session name", hide=True),
+    C.col("agent", "Agent"),
+    C.col("kind", "Kind"),
+    C.col("channel", "Channel"),
+    C.col("models", "Models", width=180),
+    C.col("start", "Start", "datetime"),
+    C.col("end", "End", "datetime"),
     C.col("calls", "Calls", "int"),
+    C.col("failed", "Failed calls", "int"),
     C.col("tokens", "Tokens", "int"),
     C.col("cost", "Cost", "money"),
     C.col("tool_calls", "Tool calls", "int"),
-    C.col("errors", "Errors", "int"),
-    C.col("session_id", "Session id", hide=True),
+    C.col("tool_errors", "Tool errors", "int"),
 ]
 
 
 def grid_rows(rows: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
+    """The grid's rows: raw values (what a CSV export gets), shown through the columns'
+    formatters. Start and end are ISO 8601 local times with the zone's offset; the cost is
+    rounded to 1e-9 USD only, as in the JSON reports (no floating-point noise such as
+    0.27306495000000003, and nothing a sum of the column could drift by)."""
     out = []
     search = view.search  # computed once: it encodes the whole view state
     zone = ZoneInfo(view.tz)
 
     def when(ms: int | None) -> str:
-        # "%Y-%m-%d %H:%M" of the local time (the zone looked up once; isoformat is faster
-        # than strftime, and its first 16 characters are that text)
-        return datetime.fromtimestamp(ms / 1000, zone).isoformat(" ", "minutes")[:16] if ms else ""
+        return C.iso_time(datetime.fromtimestamp(ms / 1000, zone)) if ms else ""
 
     for r in rows:
         out.append(
             {
                 "session_id": r["session_id"],
+                "name": r["name"],
                 "agent": r["agent"],
                 "kind": r["kind"],
                 "channel": r["channel"],
                 "models": r["models"],
                 "calls": r["calls"],
+                "failed": r["failed"],
                 "tokens": r["tokens"],
-                "cost": r["cost"],
+                "cost": round(r["cost"], 9),
                 "tool_calls": r["tool_calls"],
-                "errors": r["errors"],
+                "tool_errors": r["tool_errors"],
                 "session": C.session_link(r["session_id"], str(r["name"]), search),
                 "start": when(r["started_ms"]),
                 "end": when(r["ended_ms"]),

@@ -18,7 +18,7 @@ from webapp.pagekit import View, empty_state, guarded, page_control_to_url
 from webapp.timeranges import local_datetime
 
 SUMMARY_COLUMNS = [
-    C.col("tool", "Tool", minWidth=120),
+    C.col("tool", "Tool"),
     C.col("calls", "Calls", "int"),
     C.col("errors", "Errors", "int"),
     C.col("error_rate", "Error rate", "pct"),
@@ -27,12 +27,12 @@ SUMMARY_COLUMNS = [
     C.col("p95_ms", "p95 duration", "ms"),
 ]
 RECENT_COLUMNS = [
-    C.col("time", "Time", minWidth=140),
-    C.col("status", "Status", maxWidth=110),
-    C.col("duration_ms", "Duration", "ms", maxWidth=130),
-    C.col("session", "Session", "link", minWidth=120),
+    C.col("time", "Time"),
+    C.col("status", "Status"),
+    C.col("duration_ms", "Duration", "ms"),
+    C.col("session", "Session", "link"),
     C.col("args", "Arguments", minWidth=260, tooltipField="args"),
-    C.col("error", "Error", minWidth=160),
+    C.col("error", "Error", minWidth=160, tooltipField="error"),
 ]
 FAMILY_COLUMNS = [
     C.col("family", "Command family"),
@@ -190,7 +190,7 @@ def render_summary(state, _tick=None):
 def render_trends(state, _tick=None):
     if state is None:
         raise PreventUpdate
-    return guarded(state, trends)
+    return guarded(state, trends, secondary=True)
 
 
 @callback(Output("tools-recent", "children"), Input("tools-pick", "value"), State("state", "data"))

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, or_, select
 from ingestor.schema import alert_acks, sessions
 from webapp.queries.base import Filters, dim_conds, mappings, time_conds
 from webapp.queries.base import usage_source as _usage_source
+from webapp.queries.sessions import session_name
 from webapp.queries.usage import usage_series
 from webapp.spikes import spikes, trailing_average
 from webapp.timeranges import DAY_MS, bucket_starts, local_label
@@ -24,7 +25,7 @@ def session_alerts(
     conn: Connection, f: Filters, cost_threshold: float, token_threshold: int
 ) -> list[dict[str, Any]]:
     """Sessions whose in-range cost exceeds ``cost_threshold`` or tokens ``token_threshold``:
-    one alert per (rule, session)."""
+    one alert per (rule, session), named as on the Sessions grid (:func:`session_name`)."""
     t, tcol, m = _usage_source(f, per_session=True)
     # One sum of the four token columns (not four sums): less to carry through the grouping.
     tokens = func.sum(
@@ -53,6 +54,7 @@ def session_alerts(
                     sessions.c.agent_id,
                     sessions.c.kind,
                     sessions.c.label,
+                    sessions.c.title,
                     sessions.c.key,
                 ).where(sessions.c.session_id.in_(ids)),
             )
@@ -61,7 +63,7 @@ def session_alerts(
     out = []
     for r in rows:
         s = meta.get(r["session_id"], {})
-        name = s.get("label") or s.get("key") or r["session_id"]
+        name = session_name({**s, "session_id": r["session_id"]})
         cost, tok = float(r["cost"] or 0), int(r["tokens"] or 0)
         base = {"session_id": r["session_id"], "name": name, "agent": s.get("agent_id", "")}
         if cost > cost_threshold:

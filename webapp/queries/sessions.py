@@ -5,6 +5,7 @@ sub-agent / fork tree with own and inclusive cost, and the other runs of a cron 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, case, distinct, func, literal, select
@@ -38,6 +39,13 @@ _SESSION_COLS = (
     sessions.c.started_ms,
     sessions.c.ended_ms,
 )
+
+
+def session_name(s: Mapping[str, Any]) -> str:
+    """How a session is named on every page (the Sessions grid, a session's page, its tree,
+    the Alerts): its label, else its title, else its key, else its id. ``s`` holds
+    ``session_id`` and any of ``label``, ``title``, ``key``."""
+    return str(s.get("label") or s.get("title") or s.get("key") or s["session_id"])
 
 
 def _active(f: Filters, limit: int) -> Any:
@@ -162,24 +170,25 @@ def sessions_grid(
         calls, failed, inp, out, c_read, c_write, cost, models, tcalls, terrs,
     ) in raw_tuples(conn, stmt):  # fmt: skip
         total = int(n_active)
-        failed = int(failed or 0)
         rows.append(
             {
                 "session_id": sid,
                 "agent": agent if agent is not None else "",
                 "kind": kind if kind is not None else "unknown",
-                "name": label or title or key or sid,
+                "name": session_name(
+                    {"session_id": sid, "label": label, "title": title, "key": key}
+                ),
                 "key": key,
                 "channel": channel or "",
                 "models": ", ".join(sorted({x for x in (models or "").split(",") if x})),
                 "started_ms": started,
                 "ended_ms": ended,
                 "calls": int(calls or 0),
-                "failed": failed,
+                "failed": int(failed or 0),
                 "tokens": int(inp or 0) + int(out or 0) + int(c_read or 0) + int(c_write or 0),
                 "cost": float(cost or 0),
                 "tool_calls": int(tcalls or 0),
-                "errors": failed + int(terrs or 0),
+                "tool_errors": int(terrs or 0),
                 "parent_session_id": parent,
             }
         )
@@ -254,6 +263,18 @@ def session_tool_calls(conn: Connection, session_id: str, limit: int = 500) -> l
         .limit(limit)
     )
     return mappings(conn, stmt)
+
+
+def session_tool_counts(conn: Connection, session_id: str) -> tuple[int, int]:
+    """The whole session's tool calls and, of them, those with status error (the Sessions
+    grid's "Tool calls" and "Tool errors" over all time)."""
+    t = tool_calls
+    calls, errors = conn.execute(
+        select(func.count(), func.sum(case((t.c.status == "error", 1), else_=0))).where(
+            t.c.session_id == session_id
+        )
+    ).one()
+    return int(calls or 0), int(errors or 0)
 
 
 def _own_costs(
