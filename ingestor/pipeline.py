@@ -714,14 +714,25 @@ class Pipeline:
         if src is None:
             src = self._new_source(cand, st)
         seen.add(src.id)
-        if src.size == st.st_size and src.mtime_ns == st.st_mtime_ns:
+        # OpenClaw replaces the index by a rename: a new inode of the same size within the
+        # filesystem's timestamp resolution (1-2 s on network and bind mounts) is new too.
+        same_file = (src.device, src.inode) == (st.st_dev, st.st_ino) or src.inode is None
+        if same_file and src.size == st.st_size and src.mtime_ns == st.st_mtime_ns:
             return []
         try:
             loaded = load_json(cand.path.read_bytes())
         except OSError as exc:
             loaded = LineError(str(exc))
         if isinstance(loaded, LineError):
-            upd = SourceUpdate(src.id, {"size": st.st_size, "mtime_ns": st.st_mtime_ns})
+            upd = SourceUpdate(
+                src.id,
+                {
+                    "size": st.st_size,
+                    "mtime_ns": st.st_mtime_ns,
+                    "device": st.st_dev,
+                    "inode": st.st_ino,
+                },
+            )
             batch.sources[src.id] = upd
             batch.error(src.id, path, 0, f"sessions.json unreadable: {loaded.reason}"[:300], None)
             stats.errors += 1

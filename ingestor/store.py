@@ -581,8 +581,11 @@ class Store:
             "label = COALESCE(excluded.label, sessions.label), "
             "channel = COALESCE(excluded.channel, sessions.channel), "
             "parent_key = COALESCE(excluded.parent_key, sessions.parent_key), "
-            "parent_session_id = COALESCE(excluded.parent_session_id, "
-            "sessions.parent_session_id), "
+            # A parent found for the same spawnedBy key stays: after a /reset that key names
+            # another session, which did not exist when this one was spawned.
+            "parent_session_id = CASE WHEN sessions.parent_session_id IS NOT NULL "
+            "AND sessions.parent_key = excluded.parent_key THEN sessions.parent_session_id "
+            "ELSE COALESCE(excluded.parent_session_id, sessions.parent_session_id) END, "
             "cron_job_id = COALESCE(excluded.cron_job_id, sessions.cron_job_id), "
             "updated_ms = excluded.updated_ms"
         )

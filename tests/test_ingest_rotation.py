@@ -1028,6 +1028,40 @@ def test_sessions_json_mapping(env: Env, index_first: bool) -> None:
     assert env.totals() == expect(main.calls + sub.calls + grp.calls + cron.calls + dm.calls)
 
 
+def test_sessions_json_replaced_with_the_same_size_and_mtime(env: Env) -> None:
+    """A new index (a rename over the old one) of the same size whose mtime the filesystem
+    rounded to the old one's (1-2 s on network and bind mounts) is still read."""
+    a, b = Tx(new_sid("a"), T0), Tx(new_sid("b"), T0 + MIN)
+    for tx in (a, b):
+        env.write(f"{tx.sid}.jsonl", body([tx.header(), tx.call(10)]))
+    _index(env, {"agent:main:main": {"sessionId": a.sid, "updatedAt": 1}})
+    env.run()
+    index = env.sessions / "sessions.json"
+    mtime = index.stat().st_mtime_ns
+    _index(env, {"agent:main:main": {"sessionId": b.sid, "updatedAt": 2}})  # same length
+    os.utime(index, ns=(mtime, mtime))
+    env.run()
+    assert env.session(b.sid)["key"] == "agent:main:main"
+    assert env.session(a.sid)["key"] == "agent:main:main"  # the last known mapping stays
+
+
+def test_subagent_parent_stays_after_the_parent_key_is_reset(env: Env) -> None:
+    """spawnedBy names a key; after a /reset that key maps to a new session, which is not
+    the parent of a sub-agent spawned before."""
+    p1, p2, child = Tx(new_sid("1"), T0), Tx(new_sid("2"), T0 + 60 * MIN), Tx(new_sid("c"), T0)
+    env.write(f"{p1.sid}.jsonl", body([p1.header(), p1.call(1)]))
+    env.write(f"{child.sid}.jsonl", body([child.header(), child.call(2)]))
+    sub = {"sessionId": child.sid, "updatedAt": 2, "spawnedBy": "agent:main:main"}
+    _index(env, {"agent:main:main": {"sessionId": p1.sid}, "agent:main:subagent:x": sub})
+    env.run()
+    assert env.session(child.sid)["parent_session_id"] == p1.sid
+    os.rename(env.path(f"{p1.sid}.jsonl"), env.path(f"{p1.sid}.jsonl.reset.2026-03-02T10-00-00Z"))
+    env.write(f"{p2.sid}.jsonl", body([p2.header(), p2.call(3)]))
+    _index(env, {"agent:main:main": {"sessionId": p2.sid}, "agent:main:subagent:x": sub})
+    env.run()
+    assert env.session(child.sid)["parent_session_id"] == p1.sid
+
+
 def test_sessions_json_new_session_for_a_key(env: Env) -> None:
     """/new: the key now maps to another session id; the old session keeps its key."""
     a, b = Tx(new_sid(), T0), Tx(new_sid(), T0 + 60 * MIN)
