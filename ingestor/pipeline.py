@@ -537,13 +537,18 @@ class Pipeline:
                     batch.sources[src.id] = upd
             else:
                 end = reader.end_offset
-                # An archive is never appended again: its last line needs no newline.
+                # An archive is not appended by name again, so its last line needs no
+                # newline; but OpenClaw may still finish a line through the descriptor it
+                # held when it renamed the file. A tail that is no complete JSON value yet
+                # waits, as a live file's does.
                 pending = getattr(reader, "pending_bytes", 0)
                 if src.archive_reason and not compressed and 0 < pending <= 64 << 20:
                     data = read_line_at(cand.path, end, pending)
-                    upd.lines += 1
-                    if not self._line(fs, end, data, batch, stats):
-                        end += pending
+                    parsed = parse_line(data)
+                    if not (isinstance(parsed, LineError) and parsed.syntax):
+                        upd.lines += 1
+                        if not self._line(fs, end, data, batch, stats):
+                            end += pending
             tail = self._tail(reader, end, compressed)
         finally:
             reader.close()

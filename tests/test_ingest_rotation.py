@@ -515,6 +515,25 @@ def test_archive_last_line_without_newline_is_read(env: Env, big: bool) -> None:
     assert env.sources()[name]["read_offset"] == env.path(name).stat().st_size
 
 
+def test_archive_last_line_finished_after_the_rename(env: Env) -> None:
+    """OpenClaw renames a file (a /reset) while its last line is half written, then finishes
+    the line through the descriptor it holds: the half line waits, the whole one counts."""
+    tx = Tx(new_sid(), T0)
+    live = env.write(f"{tx.sid}.jsonl", body([tx.header(), tx.user()]))
+    line = tx.call(5)
+    with open(live, "ab", buffering=0) as f:
+        f.write(line[:40])
+        archived = env.path(f"{tx.sid}.jsonl.reset.2026-03-02T10-00-00.000Z")
+        os.rename(live, archived)
+        s = env.run()
+        assert (s.calls, s.errors) == (0, 0)
+        f.write(line[40:] + b"\n")
+    s = env.run()
+    assert (s.calls, s.errors) == (1, 0)
+    assert env.totals() == expect(tx.calls)
+    assert env.errors() == []
+
+
 def _zst(data: bytes) -> bytes:
     return zstandard.ZstdCompressor().compress(data)
 
