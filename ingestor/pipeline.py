@@ -136,6 +136,8 @@ class Pipeline:
         self.by_path: dict[str, Source] = {}
         self.by_id: dict[int, Source] = {}
         self.created: dict[str, int | None] = {}
+        # sessions.json source id -> the transcripts it names (read once per process)
+        self.index_files: dict[int, list[tuple[Path, str]]] = {}
         self._load()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -143,6 +145,7 @@ class Pipeline:
     def reload(self) -> None:
         """Forget the in-memory bookkeeping (after a failed commit) and read it again."""
         self.created.clear()
+        self.index_files.clear()
         self._load()
 
     def _load(self) -> None:
@@ -722,8 +725,14 @@ class Pipeline:
         # OpenClaw replaces the index by a rename: a new inode of the same size within the
         # filesystem's timestamp resolution (1-2 s on network and bind mounts) is new too.
         same_file = (src.device, src.inode) == (st.st_dev, st.st_ino) or src.inode is None
-        if same_file and src.size == st.st_size and src.mtime_ns == st.st_mtime_ns:
-            return []
+        named = self.index_files.get(src.id)
+        if (
+            named is not None  # read once by this process: the files it names are known
+            and same_file
+            and src.size == st.st_size
+            and src.mtime_ns == st.st_mtime_ns
+        ):
+            return named
         try:
             loaded = load_json(cand.path.read_bytes())
         except OSError as exc:
@@ -741,7 +750,7 @@ class Pipeline:
             batch.sources[src.id] = upd
             batch.error(src.id, path, 0, f"sessions.json unreadable: {loaded.reason}"[:300], None)
             stats.errors += 1
-            return []
+            return named or []
         obj, warnings = loaded
         for w in warnings:  # e.g. a label cut inside a surrogate pair: the index is still read
             batch.error(src.id, path, 0, f"sessions.json: {w}", None, "warning")
@@ -759,6 +768,10 @@ class Pipeline:
                 "inode": st.st_ino,
             },
         )
-        return [
+        # Every pass reads the files an index names (a sessionFile may lie outside the
+        # sessions dir), not only the passes where the index itself changed.
+        named = [
             (Path(e.session_file), e.agent_id or cand.agent_id) for e in entries if e.session_file
         ]
+        self.index_files[src.id] = named
+        return named

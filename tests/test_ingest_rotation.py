@@ -1047,6 +1047,26 @@ def test_sessions_json_mapping(env: Env, index_first: bool) -> None:
     assert env.totals() == expect(main.calls + sub.calls + grp.calls + cron.calls + dm.calls)
 
 
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_session_file_outside_the_sessions_dir_is_followed(env: Env, restart: bool) -> None:
+    """sessions.json may name an absolute sessionFile elsewhere (format spec §1): its new
+    lines are read in every pass, not only when the index changes (and after a restart)."""
+    tx = Tx(new_sid(), T0)
+    elsewhere = env.root / "elsewhere"
+    elsewhere.mkdir()
+    path = elsewhere / f"{tx.sid}.jsonl"
+    path.write_bytes(body([tx.header(), tx.call(10)]))
+    entry = {"sessionId": tx.sid, "updatedAt": 1, "sessionFile": str(path)}
+    _index(env, {"agent:main:main": entry})
+    assert env.run().calls == 1
+    if restart:
+        env.restart()
+    env.append(path, body([tx.call(20)]))
+    s = env.run()
+    assert (s.calls, s.lines) == (1, 1)
+    assert env.totals() == expect(tx.calls)
+
+
 def test_sessions_json_replaced_with_the_same_size_and_mtime(env: Env) -> None:
     """A new index (a rename over the old one) of the same size whose mtime the filesystem
     rounded to the old one's (1-2 s on network and bind mounts) is still read."""
