@@ -119,10 +119,29 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
         event.listen(engine, "connect", _numeric_as_number)
+        event.listen(engine, "connect", _nul_safe_text)
         return engine
     raise DatabaseError(
         f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
     )
+
+
+def _nul_safe_text(dbapi_conn: Any, _record: Any) -> None:
+    """PostgreSQL text cannot hold U+0000 (a transcript can: the output of ``cat`` on a binary
+    file); one such value failed the whole batch, and every pass after it. Every string this
+    writer sends has it replaced by U+FFFD, as invalid UTF-8 is (SQLite keeps it as is)."""
+    from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
+
+    class NulSafeDumper(StrDumperUnknown):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    class NulSafeBinaryDumper(StrBinaryDumper):
+        def dump(self, obj: str) -> Any:
+            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+
+    dbapi_conn.adapters.register_dumper(str, NulSafeDumper)
+    dbapi_conn.adapters.register_dumper(str, NulSafeBinaryDumper)
 
 
 def _numeric_as_number(dbapi_conn: Any, _record: Any) -> None:

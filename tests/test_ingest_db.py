@@ -167,3 +167,41 @@ def test_files_are_read_oldest_first(tmp_path: Path, sample_lines: list[bytes]) 
         ).scalars()
         assert [Path(p).name[0] for p in paths] == ["c", "a", "b"]
     engine.dispose()
+
+
+def test_nul_characters_and_long_names_on_both_databases(db_url: str, tmp_path: Path) -> None:
+    """PostgreSQL refused a NUL in any text and any id or name over its old VARCHAR limit,
+    and with it the whole batch at every pass; SQLite took both. Both now count the same."""
+    sid = "b" * 150  # a session id from a long file name
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    lines = [
+        {"type": "session", "version": 3, "id": sid, "timestamp": "2026-04-10T09:00:00.000Z"},
+        {"type": "message", "id": "u1", "parentId": None, "timestamp": "2026-04-10T09:00:01.000Z",
+         "message": {"role": "user", "content": [{"type": "text", "text": "bin\u0000ary"}]}},
+        {"type": "message", "id": "e" * 80, "parentId": "u1",
+         "timestamp": "2026-04-10T09:00:05.000Z",
+         "message": {"role": "assistant", "provider": "p" * 150, "model": "m" * 300,
+                     "api": "a" * 80, "stopReason": "content_filter_blocked_by_the_provider",
+                     "content": [{"type": "toolCall", "id": "t" * 300, "name": "exec",
+                                  "arguments": {"command": "printf \u0000"}}],
+                     "usage": {"input": 10, "output": 5, "cost": {"total": 0.25}}}},
+        {"type": "message", "id": "r1", "parentId": "e" * 80,
+         "timestamp": "2026-04-10T09:00:06.000Z",
+         "message": {"role": "toolResult", "toolCallId": "t" * 300, "toolName": "exec",
+                     "content": [{"type": "text", "text": "\u0000ELF"}], "isError": True}},
+    ]  # fmt: skip
+    (d / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    state = tmp_path / "state"
+    engine, pipe = build(IngestSettings(db_url=db_url, sources=(state,), host_id="h"))
+    stats = pipe.run_pass([state])
+    assert (stats.calls, stats.errors) == (1, 0)
+    with engine.connect() as conn:
+        s = summary(conn, make_range(None, None, "UTC"))
+        assert (s["llm_calls"], s["input_tokens"], s["logged_cost_usd"]) == (1, 10, 0.25)
+        assert (s["tool_calls"], s["tool_errors"]) == (1, 1)
+        row = conn.execute(text("SELECT session_id, provider, model, entry_id FROM usage")).one()
+        assert tuple(map(len, row)) == (150, 150, 300, 80)  # whole, on both databases
+        preview = conn.execute(text("SELECT text_preview FROM messages WHERE entry_id = 'u1'"))
+        nul = "\ufffd" if engine.dialect.name == "postgresql" else "\x00"
+        assert preview.scalar() == f"bin{nul}ary"
