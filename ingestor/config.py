@@ -60,7 +60,9 @@ def local_zone_name(env: Mapping[str, str]) -> str:
     """The machine's IANA time zone: ``TZ`` when it names one, else the /etc/localtime link,
     else UTC (the default zone of reports and the dashboard)."""
     tzname = (env.get("TZ") or "").lstrip(":")
-    if "/" in tzname:
+    if "zoneinfo/" in tzname:  # TZ=/usr/share/zoneinfo/Europe/Berlin
+        tzname = tzname.split("zoneinfo/", 1)[1]
+    if tzname and _is_zone(tzname):  # Europe/Berlin, Japan, EST5EDT (not a POSIX rule)
         return tzname
     try:
         parts = Path("/etc/localtime").resolve().parts
@@ -69,6 +71,16 @@ def local_zone_name(env: Mapping[str, str]) -> str:
     except OSError:
         pass
     return "UTC"
+
+
+def _is_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
 
 
 def default_host_id(env: Mapping[str, str]) -> str:

@@ -138,6 +138,14 @@ def test_demo_then_ingest_then_report(tmp_path: Path) -> None:
 def test_local_zone_name(tmp_path: Path) -> None:
     assert config.local_zone_name({"TZ": "Europe/Berlin"}) == "Europe/Berlin"
     assert config.local_zone_name({"TZ": ":America/New_York"}) == "America/New_York"
+    # zone names without a slash, and a path into the zone database
+    assert config.local_zone_name({"TZ": "Japan"}) == "Japan"
+    assert config.local_zone_name({"TZ": "EST5EDT"}) == "EST5EDT"
+    assert config.local_zone_name({"TZ": "/usr/share/zoneinfo/Asia/Tokyo"}) == "Asia/Tokyo"
+    # a POSIX rule is no zone name: the machine's zone instead, never an error
+    fallback = config.local_zone_name({})
+    assert config.local_zone_name({"TZ": "CET-1CEST,M3.5.0,M10.5.0/3"}) == fallback
+    assert config.local_zone_name({"TZ": "Mars/Olympus"}) == fallback
 
 
 def _one_line(r: subprocess.CompletedProcess[str], text: str) -> None:
