@@ -654,9 +654,16 @@ class Pipeline:
         f = batch.facts(h.session_id, agent)
         f.created_ms = created
         f.cwd = f.cwd or h.cwd
-        f.parent_session_id = f.parent_session_id or session_id_from_ref(h.parent_session)
+        f.parent_session_id = f.parent_session_id or self._parent_id(h.parent_session)
         f.path = path
         return SessionCtx(h.session_id, created, agent)
+
+    def _parent_id(self, ref: str | None) -> str | None:
+        """The session a header's ``parentSession`` names: the header id of that transcript
+        when it was read (a file's name and its header id may differ), else the id in the
+        reference itself."""
+        known = self.by_path.get(ref) if ref and not ref.startswith("agent-db:") else None
+        return (known.session_id if known else None) or session_id_from_ref(ref)
 
     def _headerless(self, fs: _FileState, batch: Batch) -> None:
         """Read the file as header-less from here: its session id from its name."""

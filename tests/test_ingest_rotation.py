@@ -918,6 +918,18 @@ def test_fork_counted_once_owned_by_parent(
 # -- names that are not transcripts, header-less and odd files -----------------------------------
 
 
+def test_fork_parent_is_the_header_id_of_the_file_it_names(env: Env) -> None:
+    """A header id may differ from its file's name (format spec §2): a fork's parent is the
+    session of the file its parentSession names, by that file's header."""
+    parent = Tx(new_sid("p"), T0)
+    named = env.write(f"{new_sid('f')}.jsonl", body([parent.header(), parent.call(1)]))
+    os.utime(named, ns=(T0 * 10**6, T0 * 10**6))  # read first: the oldest
+    fork = Tx(new_sid("c"), T0 + MIN, parent=str(named))
+    env.write(f"{fork.sid}.jsonl", body([fork.header(), fork.call(2)]))
+    env.run()
+    assert env.session(fork.sid)["parent_session_id"] == parent.sid
+
+
 def test_headerless_file_takes_its_id_from_the_name(env: Env) -> None:
     sid = new_sid()
     tx = Tx(sid, T0)
