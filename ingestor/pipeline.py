@@ -570,8 +570,18 @@ class Pipeline:
             )
             return 0
         if compressed and getattr(reader, "truncated_stream", False):
-            # an archive still being written: read it again when it changes
+            # an archive still being written, or a damaged one: read it again when it changes
             upd.values.update(read_offset=end)
+            batch.error(
+                src.id,
+                fs.path,
+                end,
+                "zstd archive is damaged or still being written (its lines up to here are "
+                "read; it is read again when it changes)",
+                None,
+                "warning",
+            )
+            stats.warnings += 1
             return 0
         self._checkpoint(upd, st, src, end, head, tail, final=True)
         consumed = max(0, (st.st_size if compressed else end) - start)

@@ -1355,12 +1355,22 @@ def test_zst_archive_still_being_written(env: Env) -> None:
     z = _zst(data)
     zname = f"{tx.sid}.jsonl.deleted.2026-03-02T10-00-00.000Z.zst"
     env.write(zname, z[: len(z) // 2])
-    env.run()
+    s = env.run()
     assert env.totals()["llm_calls"] <= 40
+    assert s.warnings == 1  # said, not silent: a damaged archive looks the same
     env.write(zname, z)
     env.run()
     assert env.totals() == expect(tx.calls)
-    assert env.errors() == []
+    assert [(e[2], e[3].split(" (")[0]) for e in env.errors()] == [
+        ("warning", "zstd archive is damaged or still being written")
+    ]
+
+
+def test_a_file_that_is_no_zstd_is_a_warning(env: Env) -> None:
+    env.write("x.jsonl.deleted.2026-03-02T10-00-00.000Z.zst", b"not zstd at all\n")
+    s = env.run()
+    assert (s.calls, s.warnings) == (0, 1)
+    assert [e[2] for e in env.errors()] == ["warning"]
 
 
 def test_header_only_file_is_not_a_session_with_messages(env: Env) -> None:
