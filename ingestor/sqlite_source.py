@@ -189,11 +189,13 @@ class AgentStore:
             if t not in tables:
                 continue
             cols = self._columns(t)
-            if _first(cols, _KEY_COLS) and _first(cols, _SID_COLS):
+            # a session id in its own column, or in the SessionEntry JSON (sessionId)
+            if _first(cols, _KEY_COLS) and (_first(cols, _SID_COLS) or _first(cols, _JSON_COLS)):
                 sch.session_tables[t] = cols
         if not sch.session_tables:
             sch.notes.append(
-                "no session table with a session key and a session id: keys and kinds from "
+                "no session table with a session key and a session id (a column or the entry "
+                "JSON's sessionId): keys and kinds from "
                 "transcripts only"
             )
         if sch.notes:
@@ -257,12 +259,16 @@ class AgentStore:
             sid_col = _first(cols, _SID_COLS)
             json_col = _first(cols, _JSON_COLS)
             fields = [(f, c) for f, names in _FIELD_COLS if (c := _first(cols, names))]
-            sel = [_quote(key_col), _quote(sid_col), _quote(json_col) if json_col else "NULL"]
+            sel = [
+                _quote(key_col),
+                _quote(sid_col) if sid_col else "NULL",
+                _quote(json_col) if json_col else "NULL",
+            ]
             sel += [_quote(c) for _, c in fields]
             rows = self._rows(f"SELECT {', '.join(sel)} FROM {_quote(table)}")
             for row in rows:
                 key, sid = row[0], row[1]
-                if key is None or sid is None:
+                if key is None:
                     continue
                 entry: dict[str, Any] = {}
                 if row[2] is not None:
@@ -270,7 +276,10 @@ class AgentStore:
                     loaded = load_json(raw)
                     if not isinstance(loaded, LineError) and isinstance(loaded[0], dict):
                         entry = loaded[0]
-                entry["sessionId"] = _text(sid)
+                if sid is not None:  # the column wins over the JSON
+                    entry["sessionId"] = _text(sid)
+                elif not isinstance(entry.get("sessionId"), str):
+                    continue
                 for (name, _), value in zip(fields, row[3:], strict=True):
                     if value is not None and not isinstance(entry.get(name), str):
                         entry[name] = _text(value)

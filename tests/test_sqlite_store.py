@@ -391,3 +391,26 @@ def test_concurrent_writer_is_not_blocked(db_url: str, tmp_path: Path) -> None:
         assert _one(engine, "SELECT kind FROM sessions WHERE session_id = 'big'") == "main"
     finally:
         w.close()
+
+
+def test_session_ids_from_the_entry_json(sqlite_url: str, tmp_path: Path) -> None:
+    """A session table may hold the key and the SessionEntry JSON only (format spec §11): its
+    sessionId maps the key."""
+    state = tmp_path / "state"
+    w = Writer(state, agent="ops", nodes=False)
+    try:
+        w.conn.execute("CREATE TABLE session_nodes (session_key TEXT PRIMARY KEY, entry_json TEXT)")
+        entry = {"sessionId": "s-q1", "spawnedBy": "agent:ops:main", "label": "helper"}
+        w.conn.execute(
+            "INSERT INTO session_nodes VALUES (?, ?)",
+            ("agent:ops:subagent:q1", orjson.dumps(entry).decode()),
+        )
+        w.append("s-q1", [_header("s-q1"), _call(1, "q")])
+        engine, pipe = build(IngestSettings(db_url=sqlite_url, sources=(state,), host_id="h"))
+        s = pipe.run_pass([state])
+        assert (s.calls, s.warnings) == (1, 0)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT key, kind, label, parent_key FROM sessions")).one()
+        assert tuple(row) == ("agent:ops:subagent:q1", "subagent", "helper", "agent:ops:main")
+    finally:
+        w.close()
