@@ -542,7 +542,9 @@ def test_every_file_skipped_is_explained_here(tmp_path: Path) -> None:
     pipe.run_pass([state_dir])
     engine.dispose()
     use_db(tmp_path / "skipped.sqlite")
-    assert by_id(overview.render_cards(state()), "db-empty")
+    panel = overview.render_cards(state())
+    assert by_id(panel, "db-empty")
+    assert by_id(panel, "db-empty-ingest-link").href == "/ingest"  # the way to the reasons
     out = ingest.render_summary(state())
     t = texts(out)
     assert t["ingest-card-files-sub"] == "0 active · 0 archived · 0 gone · 1 skipped"

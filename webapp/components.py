@@ -189,12 +189,27 @@ def database_error(url: str, detail: str) -> Any:
     )
 
 
-def empty_database(url: str) -> Any:
-    """The schema exists but nothing was ingested yet."""
+def empty_database(url: str, files_seen: bool = False) -> Any:
+    """The schema exists but nothing was ingested yet (``files_seen``: the ingestor found
+    files, none with usage: the Ingest page says why)."""
+    seen = (
+        [
+            html.P(
+                [
+                    "The ingestor found files but none held a session: the ",
+                    dcc.Link("Ingest page", href="/ingest", id="db-empty-ingest-link"),
+                    " lists them and why each was skipped.",
+                ]
+            )
+        ]
+        if files_seen
+        else []
+    )
     return message_panel(
         "No usage recorded yet",
         [
             html.P(["The database ", html.Code(url), " has no sessions or calls."]),
+            *seen,
             html.P("The ingestor reads OpenClaw's state and logs from, by default:"),
             html.Ul(
                 [

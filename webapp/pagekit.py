@@ -188,7 +188,7 @@ def _guarded(
                 )
             if status == "empty" and not (when_empty and Q.has_sources(conn)):
                 ctx.clear_cache()
-                return C.empty_database(shown)
+                return C.empty_database(shown, files_seen=Q.has_sources(conn))
             return body(conn, view)
     except DatabaseError as exc:
         return C.database_error(shown, str(exc))
