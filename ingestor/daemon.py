@@ -25,7 +25,7 @@ from ingestor.config import IngestSettings
 from ingestor.db import checkpoint, make_engine
 from ingestor.pipeline import PassStats, Pipeline
 from ingestor.pricing import Pricer
-from ingestor.store import Store
+from ingestor.store import WAL_WAIT_MS, Store
 
 log = logging.getLogger("agentbox.ingest")
 DEBOUNCE_S = 0.05
@@ -128,11 +128,28 @@ class Daemon:
             if self.settings.polling
             else Observer()
         )
-        for src in self.settings.sources:
-            p = Path(src)
-            if p.exists():
-                obs.schedule(Hint(), str(p if p.is_dir() else p.parent), recursive=True)
+        self._hint = Hint()
+        self._watched: set[str] = set()
+        self._watch_more(obs)
         return obs
+
+    def _watch_more(self, obs: Any) -> None:
+        """Watch every source that exists now (one missing at the start may appear later), and
+        the folder of each transcript a sessions.json names outside them (an absolute
+        ``sessionFile``): its appends then wake the daemon too, not only the rescans."""
+        roots = [Path(s) for s in self.settings.sources]
+        wanted = [(p if p.is_dir() else p.parent, True) for p in roots if p.exists()]
+        for named in self.pipeline.index_files.values():
+            for f, _agent in named:
+                if not any(f.is_relative_to(r) for r in roots) and f.parent.is_dir():
+                    wanted.append((f.parent, False))
+        for d, recursive in wanted:
+            if str(d) not in self._watched:
+                try:
+                    obs.schedule(self._hint, str(d), recursive=recursive)
+                except OSError as exc:  # e.g. out of inotify watches: the rescans still see it
+                    log.warning("cannot watch %s: %s", d, exc)
+                self._watched.add(str(d))
 
     def run(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -151,10 +168,12 @@ class Daemon:
                     self.wake.clear()
                     time.sleep(DEBOUNCE_S)  # let a burst of appends land in one pass
                     self._pass()
+                    self._watch_more(obs)
                     last_scan = time.monotonic()
                 if time.monotonic() - last_beat >= self.settings.heartbeat_interval_s:
                     last_beat = time.monotonic()
-                    checkpoint(self.engine, truncate=True, optimize=True)
+                    # opportunistic: a reader in a long transaction must not stall appends
+                    checkpoint(self.engine, truncate=True, optimize=True, wait_ms=WAL_WAIT_MS)
                     log.info(
                         "heartbeat: %d passes, %d calls ingested since start",
                         self.passes,
@@ -167,7 +186,9 @@ class Daemon:
         finally:
             obs.stop()
             obs.join(timeout=5)
-            checkpoint(self.engine, truncate=True, optimize=True)
+            # never hold a stop back for a reader (docker stop allows 10 s): what is left in
+            # the log is checkpointed by the next start
+            checkpoint(self.engine, truncate=True, optimize=True, wait_ms=WAL_WAIT_MS)
             log.info("stopped")
 
     def _pass(self) -> None:

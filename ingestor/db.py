@@ -221,15 +221,25 @@ def _install_time_limit(conn: sqlite3.Connection, limit_ms: int) -> None:
     conn.set_progress_handler(progress, 10_000)
 
 
-def checkpoint(engine: Engine, truncate: bool = False, optimize: bool = False) -> None:
+def checkpoint(
+    engine: Engine, truncate: bool = False, optimize: bool = False, wait_ms: int | None = None
+) -> bool:
     """Checkpoint the SQLite WAL (TRUNCATE also empties the file); ``optimize`` refreshes
-    the planner's statistics. A no-op on PostgreSQL."""
+    the planner's statistics; ``wait_ms``: how long a TRUNCATE may wait for readers to leave
+    the log (default: the busy timeout). True when it completed (always on PostgreSQL, where
+    this is a no-op)."""
     if engine.dialect.name != "sqlite":
-        return
+        return True
     raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
     try:
         cur = raw.cursor()
+        if wait_ms is not None:
+            cur.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
         cur.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if truncate else 'PASSIVE'})")
+        row = cur.fetchone()
+        busy = bool(row and row[0])
+        if wait_ms is not None:
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if optimize:
             # Keep the planner's statistics current (cheap; SQLite decides what to analyze),
             # so the dashboard's queries use the intended indexes.
@@ -237,6 +247,7 @@ def checkpoint(engine: Engine, truncate: bool = False, optimize: bool = False) -
         cur.close()
     finally:
         raw.close()
+    return not busy
 
 
 def describe(url: str) -> str:

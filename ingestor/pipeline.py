@@ -76,6 +76,11 @@ class Source:
     session_id: str | None
 
 
+#: A .zst archive whose stream ends early and that has not changed for this long is damaged,
+#: not still being written (a warning then).
+ZST_SETTLED_S = 60
+
+
 @dataclass
 class PassStats:
     files: int = 0
@@ -136,6 +141,7 @@ class Pipeline:
         self.by_path: dict[str, Source] = {}
         self.by_id: dict[int, Source] = {}
         self.created: dict[str, int | None] = {}
+        self._stop: threading.Event | None = None  # the running pass's stop event
         # sessions.json source id -> the transcripts it names (read once per process)
         self.index_files: dict[int, list[tuple[Path, str]]] = {}
         self._load()
@@ -260,7 +266,7 @@ class Pipeline:
         stop: threading.Event | None = None,
     ) -> PassStats:
         """Read everything new under ``sources``. ``progress(done_bytes, total_bytes)``;
-        ``stop`` ends the pass between files (what was read is committed).
+        ``stop`` ends the pass between files or batches (what was read is committed).
 
         The cyclic garbage collector is paused during the pass: a pass allocates millions of
         short-lived, acyclic objects, and the collector's repeated scans of the long-lived ones
@@ -269,6 +275,7 @@ class Pipeline:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
+            self._stop = stop
             return self._run_pass(sources, progress, stop)
         finally:
             if was_enabled:
@@ -538,6 +545,12 @@ class Pipeline:
                     self._flush(batch, stats)
                     upd = SourceUpdate(src.id, {})
                     batch.sources[src.id] = upd
+                    if self._stop is not None and self._stop.is_set():
+                        # Stopping (SIGTERM: docker stop waits 10 s): the lines read so far
+                        # are committed with their offset; the next pass reads the rest.
+                        consumed = max(0, end - start) if not compressed else 0
+                        stats.bytes += consumed
+                        return consumed
             else:
                 end = reader.end_offset
                 # An archive is not appended by name again, so its last line needs no
@@ -570,18 +583,20 @@ class Pipeline:
             )
             return 0
         if compressed and getattr(reader, "truncated_stream", False):
-            # an archive still being written, or a damaged one: read it again when it changes
+            # An archive still being written, or a damaged one: read again when it changes.
+            # Untouched for a minute, it is no longer being written: that is said.
             upd.values.update(read_offset=end)
-            batch.error(
-                src.id,
-                fs.path,
-                end,
-                "zstd archive is damaged or still being written (its lines up to here are "
-                "read; it is read again when it changes)",
-                None,
-                "warning",
-            )
-            stats.warnings += 1
+            if time.time() - st.st_mtime_ns / 1e9 >= ZST_SETTLED_S:
+                batch.error(
+                    src.id,
+                    fs.path,
+                    end,
+                    "zstd archive is damaged (its lines up to here are read; it is read "
+                    "again when it changes)",
+                    None,
+                    "warning",
+                )
+                stats.warnings += 1
             return 0
         self._checkpoint(upd, st, src, end, head, tail, final=True)
         consumed = max(0, (st.st_size if compressed else end) - start)

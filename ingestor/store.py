@@ -71,6 +71,12 @@ PG_WRITER_LOCK = 0x41474254  # "AGBT"
 
 #: WAL size past which the writer forces a checkpoint (the file then starts again at zero).
 WAL_LIMIT = 16 * 1024 * 1024
+#: How long that checkpoint waits for readers to leave the log before the writer goes on (and
+#: tries again after its next commit): a reader in a long transaction must not hold every
+#: commit back by the whole busy timeout (appends would be seconds late)...
+WAL_WAIT_MS = 100
+#: ...until the log reaches this size: then the checkpoint waits as long as it takes.
+WAL_HARD_LIMIT = 4 * WAL_LIMIT
 
 
 def now_ms() -> int:
@@ -200,10 +206,11 @@ class Store:
         return stats
 
     def _bound_wal(self) -> None:
-        """Keep the SQLite WAL bounded during a bulk ingest while readers poll: the automatic
-        (passive) checkpoint cannot reset the log while a reader is on it, so past
-        ``WAL_LIMIT`` bytes a TRUNCATE checkpoint waits (busy timeout) for the readers' short
-        transactions to end, then empties the log."""
+        """Keep the SQLite WAL bounded while readers poll: the automatic (passive) checkpoint
+        cannot reset the log while a reader is on it, so past ``WAL_LIMIT`` bytes a TRUNCATE
+        checkpoint waits up to ``WAL_WAIT_MS`` for the readers' short transactions to end,
+        then empties the log; a reader still there is waited for at the next commit, or, past
+        ``WAL_HARD_LIMIT``, as long as the busy timeout allows."""
         if self.wal_path is None:
             return
         try:
@@ -211,7 +218,8 @@ class Store:
         except OSError:
             return
         if size >= WAL_LIMIT:
-            checkpoint(self.engine, truncate=True)
+            wait = None if size >= WAL_HARD_LIMIT else WAL_WAIT_MS
+            checkpoint(self.engine, truncate=True, wait_ms=wait)
 
     def _commit(self, conn: Connection, b: Batch, st: CommitStats) -> None:
         if not self.sqlite:

@@ -75,3 +75,33 @@ def test_watch_follows_appends_and_stops_cleanly(
     assert "stopped" in err
     assert "Traceback" not in err
     assert calls(db) == 8
+
+
+def test_watch_follows_a_session_file_outside_the_state_dir(
+    tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    """sessions.json may name an absolute sessionFile elsewhere: its folder is watched too,
+    so an append there wakes the daemon (the rescan is set far away: 600 s)."""
+    import json
+
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    f = elsewhere / f"{SID}.jsonl"
+    f.write_bytes(b"\n".join(sample_lines[:9]) + b"\n")  # two calls
+    entry = {"sessionId": SID, "updatedAt": 1, "sessionFile": str(f)}
+    (d / "sessions.json").write_text(json.dumps({"agent:main:main": entry}))
+    db = tmp_path / "db.sqlite"
+    args = [EXE, "ingest", "--watch", "--db", f"sqlite:///{db}", "--source",
+            str(tmp_path / "state"), "-q", "--rescan", "600"]  # fmt: skip
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: calls(db) == 2)
+        with f.open("ab") as fh:
+            fh.write(b"\n".join(sample_lines[9:]) + b"\n")
+        wait_for(lambda: calls(db) == 8)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err

@@ -217,3 +217,28 @@ def test_cli_db_upgrade_postgres(pg_url: str) -> None:
     r = _cli("db", "upgrade", "--db", pg_url)
     assert r.returncode == 0, r.stderr
     assert TABLES <= set(inspect(make_engine(pg_url)).get_table_names())
+
+
+def test_a_checkpoint_that_may_not_wait_reports_a_reader(tmp_path: Path) -> None:
+    """The writer's TRUNCATE checkpoint gives up at once (``wait_ms=0``) while a reader holds
+    the log, so a long read never holds appends back; it completes once the reader left."""
+    import sqlite3
+
+    from ingestor.db import checkpoint, make_engine
+
+    path = tmp_path / "w.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)  # a snapshot, held
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+    assert checkpoint(engine, truncate=True, wait_ms=0) is False
+    reader.execute("COMMIT")
+    assert checkpoint(engine, truncate=True, wait_ms=0) is True
+    assert path.with_name("w.sqlite-wal").stat().st_size == 0
+    reader.close()
+    engine.dispose()
