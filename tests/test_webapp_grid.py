@@ -16,15 +16,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webapp_seed import NOW_MS, seed_small
+from test_webapp_callbacks import by_id, state, use_db, walk
+from webapp_seed import seed_small
 
-from ingestor.config import ServeSettings
 from webapp import components as C
-from webapp.context import AppContext, set_context
 from webapp.pages import alerts, cron, models, session, sessions, tools
 from webapp.pages.session import nice_axes, nice_cost_axes, nice_step
 from webapp.queries.sessions import session_name
-from webapp.state import ViewState
 
 
 @pytest.fixture(scope="module")
@@ -32,34 +30,9 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return seed_small(tmp_path_factory.mktemp("grid") / "small.sqlite")
 
 
-def use_db(path: Path) -> None:
-    settings = ServeSettings(db_url=f"sqlite:///{path}")
-    set_context(AppContext(settings=settings, default_tz="UTC", clock=lambda: NOW_MS))
-
-
 @pytest.fixture
 def app_ctx(small_db: Path) -> None:
     use_db(small_db)
-
-
-def state(**kw: Any) -> dict[str, Any]:
-    return ViewState(**kw).to_dict()
-
-
-def walk(node: Any):
-    if isinstance(node, list | tuple):
-        for n in node:
-            yield from walk(n)
-    elif hasattr(node, "to_plotly_json"):
-        yield node
-        yield from walk(getattr(node, "children", None))
-
-
-def by_id(tree: Any, cid: str) -> Any:
-    for n in walk(tree):
-        if getattr(n, "id", None) == cid:
-            return n
-    raise AssertionError(f"no component {cid!r}")
 
 
 def grids(tree: Any) -> list[Any]:

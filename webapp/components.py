@@ -138,6 +138,23 @@ def grid(
     )
 
 
+def search_box(input_id: str, label: str) -> list[Any]:
+    """A labelled text search of a page (kept for the browser session, applied half a second
+    after the typing stops)."""
+    return [
+        html.Label(label, className="control-label"),
+        dcc.Input(
+            id=input_id,
+            type="search",
+            placeholder="text (case-insensitive)",
+            debounce=0.5,
+            className="form-control",
+            persistence=True,
+            persistence_type="session",
+        ),
+    ]
+
+
 def commands(lines: Sequence[str]) -> Any:
     return html.Pre("\n".join(lines), className="command-block")
 

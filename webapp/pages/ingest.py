@@ -127,20 +127,7 @@ def layout(search: str = "", **_: Any) -> Any:
                                 md=4,
                             ),
                             dbc.Col(
-                                [
-                                    html.Label(
-                                        "Reason or path contains", className="control-label"
-                                    ),
-                                    dcc.Input(
-                                        id="ingest-q",
-                                        type="search",
-                                        placeholder="text (case-insensitive)",
-                                        debounce=0.5,
-                                        className="form-control",
-                                        persistence=True,
-                                        persistence_type="session",
-                                    ),
-                                ],
+                                C.search_box("ingest-q", "Reason or path contains"),
                                 xs=12,
                                 md=8,
                             ),

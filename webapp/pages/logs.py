@@ -112,18 +112,7 @@ def layout(search: str = "", **_: Any) -> Any:
                         md=4,
                     ),
                     dbc.Col(
-                        [
-                            html.Label("Message contains", className="control-label"),
-                            dcc.Input(
-                                id="logs-q",
-                                type="search",
-                                placeholder="text (case-insensitive)",
-                                debounce=0.5,
-                                className="form-control",
-                                persistence=True,
-                                persistence_type="session",
-                            ),
-                        ],
+                        C.search_box("logs-q", "Message contains"),
                         xs=12,
                         md=4,
                     ),
