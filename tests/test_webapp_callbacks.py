@@ -145,7 +145,7 @@ def test_tools(app_ctx: AppContext) -> None:
         ("exec", 4, 1, 210.0), ("read", 2, 1, 12.5), ("web_search", 2, 0, 2000.0)]  # fmt: skip
     assert by_id(summary, "tools-pick").value == "exec"
     recent = by_id(tools.render_recent("exec", state()), "tools-recent-grid").rowData
-    assert recent[0]["session"] == "[s-cron](/session/s-cron)"
+    assert recent[0]["session"] == "[nightly-report](/session/s-cron)"  # named as on Sessions
     assert recent[0]["time"] == "2025-03-15 06:00:00"
     fams = by_id(tools.render_trends(state()), "tools-families").rowData
     assert [(f["family"], f["calls"]) for f in fams] == [("git", 2), ("ls", 1), ("python", 1)]

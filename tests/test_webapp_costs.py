@@ -359,12 +359,12 @@ def test_costs_page(app_ctx: AppContext) -> None:
     recent = by_id(out, "costs-recent-grid").rowData
     assert [(r["time"], r["session"], r["model"], r["logged"], r["list_price"],
              round(r["diff_pct"], 2), r["flag_text"]) for r in recent] == [
-        ("2025-03-15 10:45:00", "[s-dm](/session/s-dm)", "openai/gpt-4o", 0.01, 0.008, 0.25,
+        ("2025-03-15 10:45:00", "[Alice](/session/s-dm)", "openai/gpt-4o", 0.01, 0.008, 0.25,
          "logged ≠ list"),
-        ("2025-03-15 06:00:00", "[s-cron](/session/s-cron)", "anthropic/claude-sonnet-4", 0.0,
-         0.02, -1.0, "logged 0"),
-        ("2025-03-14 23:30:00", "[s-main](/session/s-main)", "anthropic/claude-sonnet-4", 1.25,
-         1.0, 0.25, "logged ≠ list"),
+        ("2025-03-15 06:00:00", "[nightly-report](/session/s-cron)",
+         "anthropic/claude-sonnet-4", 0.0, 0.02, -1.0, "logged 0"),
+        ("2025-03-14 23:30:00", "[agent:main:main](/session/s-main)",
+         "anthropic/claude-sonnet-4", 1.25, 1.0, 0.25, "logged ≠ list"),
     ]  # fmt: skip
     by_model = by_id(out, "costs-savings-model").figure
     assert by_model["data"][0]["y"] == ["openai/gpt-4o", "anthropic/claude-sonnet-4"]

@@ -185,7 +185,7 @@ def test_costs_page_and_cost_control(page: Any, server: str) -> None:
     page.wait_for_selector("#costs-source-grid .ag-cell:has-text('$4.11')")
     page.wait_for_selector("#costs-unpriced-grid .ag-cell:has-text('llama3.3:70b')")
     assert 'model = "llama3.3:70b"' in page.inner_text("#costs-overrides")
-    page.wait_for_selector("#costs-recent-grid a:has-text('s-dm')")
+    page.wait_for_selector("#costs-recent-grid a:has-text('Alice')")
     page.wait_for_selector("#costs-source-share .gtitle:has-text('Share of cost by source')")
     page.wait_for_selector("#costs-savings-time .gtitle")
     shot(page, "costs")

@@ -165,13 +165,18 @@ def _unpriced(rows: list[dict[str, Any]], view: View) -> Any:
     )
 
 
-def _disagreements(counts: list[dict[str, Any]], recent: list[dict[str, Any]], view: View) -> Any:
+def _disagreements(
+    counts: list[dict[str, Any]],
+    recent: list[dict[str, Any]],
+    names: dict[str, str],
+    view: View,
+) -> Any:
     title = "Logged cost vs list price"
     if not counts:
         return C.section(title, C.no_data("No call's logged cost disagrees with its list price."))
     for r in recent:
         r["time"] = local_datetime(r["ts_ms"], view.tz).strftime("%Y-%m-%d %H:%M:%S")
-        r["session"] = C.session_link(r["session_id"], r["session_id"][:18], view.search)
+        r["session"] = C.session_link(r["session_id"], names[r["session_id"]], view.search)
         r["model"] = f"{r['provider']}/{r['model']}"
         r["flag_text"] = _FLAGS.get(r["flag"], r["flag"])
     return C.section(
@@ -237,7 +242,9 @@ def body(conn: Any, view: View) -> Any:
             _cards(totals, sum(r["calls"] for r in unpriced), sum(r["flagged"] for r in counts)),
             _sources(sources, view),
             _unpriced(unpriced, view),
-            _disagreements(counts, recent, view),
+            _disagreements(
+                counts, recent, Q.session_names(conn, (r["session_id"] for r in recent)), view
+            ),
             _savings(conn, view),
         ]
     )

@@ -115,12 +115,13 @@ def summary(conn: Any, view: View) -> Any:
 
 def recent(conn: Any, view: View, tool: str) -> Any:
     calls = Q.recent_tool_calls(conn, view.filters, tool, limit=50)
+    names = Q.session_names(conn, (c["session_id"] for c in calls))
     rows = [
         {
             "time": local_datetime(c["ts_ms"], view.tz).strftime("%Y-%m-%d %H:%M:%S"),
             "status": c["status"],
             "duration_ms": c["duration_ms"],
-            "session": C.session_link(c["session_id"], c["session_id"][:18], view.search),
+            "session": C.session_link(c["session_id"], names[c["session_id"]], view.search),
             "args": (c["args_preview"] or "")[:120],
             "error": c["error_preview"] or "",
         }

@@ -5,7 +5,7 @@ sub-agent / fork tree with own and inclusive cost, and the other runs of a cron 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, case, distinct, func, literal, select
@@ -46,6 +46,20 @@ def session_name(s: Mapping[str, Any]) -> str:
     the Alerts): its label, else its title, else its key, else its id. ``s`` holds
     ``session_id`` and any of ``label``, ``title``, ``key``."""
     return str(s.get("label") or s.get("title") or s.get("key") or s["session_id"])
+
+
+def session_names(conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+    """:func:`session_name` of each of ``ids`` (the few sessions a grid of calls shows; a
+    session without a ``sessions`` row keeps its id), by primary key lookups."""
+    wanted = sorted(set(ids))
+    out = {sid: sid for sid in wanted}
+    for i in range(0, len(wanted), 400):  # far below any bound-parameter limit
+        stmt = select(
+            sessions.c.session_id, sessions.c.label, sessions.c.title, sessions.c.key
+        ).where(sessions.c.session_id.in_(wanted[i : i + 400]))
+        for row in conn.execute(stmt).mappings():
+            out[row["session_id"]] = session_name(dict(row))
+    return out
 
 
 def _active(f: Filters, limit: int) -> Any:
