@@ -23,7 +23,13 @@ COLUMNS = [
     C.col("session_id", "Session id", hide=True),
     C.col("name", "Session name", hide=True),
     C.col("agent", "Agent"),
-    C.col("kind", "Kind"),
+    C.col(
+        "kind",
+        "Kind",
+        headerTooltip="Kind: from the session's key in sessions.json (or a [cron:…] prompt); "
+        "unknown: no key was ever seen for it, e.g. OpenClaw pruned its entry before the "
+        "first ingest",
+    ),
     C.col("channel", "Channel"),
     C.col("models", "Models", width=180),
     C.col("start", "Start", "datetime"),
