@@ -76,6 +76,12 @@ class Source:
     session_id: str | None
 
 
+def _file_agent(cand: Candidate) -> str | None:
+    """The agent a file belongs to: its agent folder's; none for a gateway log, which holds
+    every agent's lines (each line names its own)."""
+    return None if cand.kind == "gateway_log" else cand.agent_id
+
+
 #: A .zst archive whose stream ends early and that has not changed for this long is damaged,
 #: not still being written (a warning then).
 ZST_SETTLED_S = 60
@@ -191,7 +197,7 @@ class Pipeline:
             "host_id": self.host_id,
             "kind": cand.kind,
             "path": str(cand.path),
-            "agent_id": cand.agent_id,
+            "agent_id": _file_agent(cand),
             "device": st.st_dev,
             "inode": st.st_ino,
             "read_offset": 0,
@@ -215,7 +221,7 @@ class Pipeline:
             id=int(sid),
             kind=cand.kind,
             path=str(cand.path),
-            agent_id=cand.agent_id,
+            agent_id=_file_agent(cand),
             device=st.st_dev,
             inode=st.st_ino,
             head_fp=None,

@@ -187,7 +187,9 @@ ingest_errors = Table(
     # An error is recorded once even when a file is read again after a rewrite or a crash.
     UniqueConstraint("source_id", "line_offset", "reason"),
     # The Errors list, newest first.
-    Index("ix_ingest_errors_created", "created_ms"),
+    # time-range questions (counts by severity, files, the agent filter through source_id)
+    # answered from the index alone
+    Index("ix_ingest_errors_created", "created_ms", "severity", "source_id"),
     comment="Lines that could not be ingested, or were ingested with a warning.",
 )
 

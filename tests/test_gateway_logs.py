@@ -198,6 +198,8 @@ def test_ingest_rotation_errors_and_deletion(db_url: str, tmp_path: Path) -> Non
     assert _count(engine, "SELECT COUNT(*) FROM gateway_events WHERE level = 'ERROR'") == 1
     assert _count(engine, "SELECT COUNT(*) FROM ingest_errors WHERE severity = 'error'") == 1
     assert _count(engine, "SELECT errors FROM sources WHERE kind = 'gateway_log'") == 1
+    # a log holds every agent's lines: its file belongs to no agent
+    assert _count(engine, "SELECT COUNT(agent_id) FROM sources WHERE kind = 'gateway_log'") == 0
 
     # nothing new: nothing read, nothing doubled
     s2 = pipe.run_pass([logs])
