@@ -130,6 +130,7 @@ class Daemon:
         )
         self._hint = Hint()
         self._watched: set[str] = set()
+        self._named_seen = -1  # the pipeline's index_version last looked at
         self._watch_more(obs)
         return obs
 
@@ -139,10 +140,12 @@ class Daemon:
         ``sessionFile``): its appends then wake the daemon too, not only the rescans."""
         roots = [Path(s) for s in self.settings.sources]
         wanted = [(p if p.is_dir() else p.parent, True) for p in roots if p.exists()]
-        for named in self.pipeline.index_files.values():
-            for f, _agent in named:
-                if not any(f.is_relative_to(r) for r in roots) and f.parent.is_dir():
-                    wanted.append((f.parent, False))
+        if self.pipeline.index_version != self._named_seen:  # not at every pass: an index
+            self._named_seen = self.pipeline.index_version  # may name thousands of files
+            for named in self.pipeline.index_files.values():
+                for f, _agent in named:
+                    if not any(f.is_relative_to(r) for r in roots) and f.parent.is_dir():
+                        wanted.append((f.parent, False))
         for d, recursive in wanted:
             if str(d) not in self._watched:
                 try:

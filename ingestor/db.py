@@ -42,8 +42,9 @@ def normalize_url(url: str) -> URL:
 
 
 def check_url(url: str) -> URL:
-    """The parsed URL of a database this product can use, or :class:`DatabaseError` (a
-    command that starts a server checks it first, not at its first query)."""
+    """The parsed URL of a database this product can use (SQLite or PostgreSQL), or
+    :class:`DatabaseError`: every engine starts here, and ``serve`` checks it before its
+    first query."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseError(
@@ -99,7 +100,7 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """The writer engine (ingestor, migrations, CLI)."""
-    parsed = normalize_url(url)
+    parsed = check_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(parsed)
         if path is not None:
@@ -116,14 +117,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_writer_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
-        event.listen(engine, "connect", _numeric_as_number)
-        event.listen(engine, "connect", _nul_safe_text)
-        return engine
-    raise DatabaseError(
-        f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
-    )
+    engine = create_engine(parsed, echo=echo, pool_pre_ping=True)  # PostgreSQL
+    event.listen(engine, "connect", _numeric_as_number)
+    event.listen(engine, "connect", _nul_safe_text)
+    return engine
 
 
 def _nul_safe_text(dbapi_conn: Any, _record: Any) -> None:
@@ -132,16 +129,13 @@ def _nul_safe_text(dbapi_conn: Any, _record: Any) -> None:
     writer sends has it replaced by U+FFFD, as invalid UTF-8 is (SQLite keeps it as is)."""
     from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 
-    class NulSafeDumper(StrDumperUnknown):
-        def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+    for base in (StrDumperUnknown, StrBinaryDumper):  # text and binary parameters
 
-    class NulSafeBinaryDumper(StrBinaryDumper):
-        def dump(self, obj: str) -> Any:
-            return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
+        class NulSafe(base):  # type: ignore[valid-type,misc]
+            def dump(self, obj: str) -> Any:
+                return super().dump(obj.replace("\x00", "\ufffd") if "\x00" in obj else obj)
 
-    dbapi_conn.adapters.register_dumper(str, NulSafeDumper)
-    dbapi_conn.adapters.register_dumper(str, NulSafeBinaryDumper)
+        dbapi_conn.adapters.register_dumper(str, NulSafe)
 
 
 def _numeric_as_number(dbapi_conn: Any, _record: Any) -> None:
@@ -167,7 +161,7 @@ def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engi
     after ``statement_timeout_ms`` through a progress handler. PostgreSQL: the session is
     read-only with ``statement_timeout``.
     """
-    parsed = normalize_url(url)
+    parsed = check_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(parsed)
         if path is None:
@@ -190,18 +184,16 @@ def make_readonly_engine(url: str, *, statement_timeout_ms: int = 5_000) -> Engi
         # A real pool (not SQLite's default SingletonThreadPool): the dashboard runs
         # independent queries on several connections at once.
         return create_engine("sqlite://", creator=_connect, poolclass=QueuePool, pool_size=8)
-    if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(
-            parsed,
-            pool_pre_ping=True,
-            connect_args={
-                "options": f"-c default_transaction_read_only=on "
-                f"-c statement_timeout={int(statement_timeout_ms)}"
-            },
-        )
-        event.listen(engine, "connect", _numeric_as_number)
-        return engine
-    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}")
+    engine = create_engine(  # PostgreSQL
+        parsed,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c default_transaction_read_only=on "
+            f"-c statement_timeout={int(statement_timeout_ms)}"
+        },
+    )
+    event.listen(engine, "connect", _numeric_as_number)
+    return engine
 
 
 def _install_time_limit(conn: sqlite3.Connection, limit_ms: int) -> None:

@@ -150,6 +150,7 @@ class Pipeline:
         self._stop: threading.Event | None = None  # the running pass's stop event
         # sessions.json source id -> the transcripts it names (read once per process)
         self.index_files: dict[int, list[tuple[Path, str]]] = {}
+        self.index_version = 0  # grows whenever index_files changes
         self._load()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class Pipeline:
         """Forget the in-memory bookkeeping (after a failed commit) and read it again."""
         self.created.clear()
         self.index_files.clear()
+        self.index_version += 1
         self._load()
 
     def _load(self) -> None:
@@ -771,21 +773,19 @@ class Pipeline:
             and src.mtime_ns == st.st_mtime_ns
         ):
             return named
+        # read or not, this version of the index is done with
+        stamp = {
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "device": st.st_dev,
+            "inode": st.st_ino,
+        }
+        batch.sources[src.id] = SourceUpdate(src.id, stamp)
         try:
             loaded = load_json(cand.path.read_bytes())
         except OSError as exc:
             loaded = LineError(str(exc))
         if isinstance(loaded, LineError):
-            upd = SourceUpdate(
-                src.id,
-                {
-                    "size": st.st_size,
-                    "mtime_ns": st.st_mtime_ns,
-                    "device": st.st_dev,
-                    "inode": st.st_ino,
-                },
-            )
-            batch.sources[src.id] = upd
             batch.error(src.id, path, 0, f"sessions.json unreadable: {loaded.reason}"[:300], None)
             stats.errors += 1
             return named or []
@@ -797,19 +797,11 @@ class Pipeline:
         for e in entries:
             batch.index_agent[e.session_id] = cand.agent_id
         batch.index.extend(entries)
-        batch.sources[src.id] = SourceUpdate(
-            src.id,
-            {
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "device": st.st_dev,
-                "inode": st.st_ino,
-            },
-        )
         # Every pass reads the files an index names (a sessionFile may lie outside the
         # sessions dir), not only the passes where the index itself changed.
         named = [
             (Path(e.session_file), e.agent_id or cand.agent_id) for e in entries if e.session_file
         ]
         self.index_files[src.id] = named
+        self.index_version += 1
         return named

@@ -186,9 +186,11 @@ def _guarded(
                     "The database has no telemetry tables yet (missing: "
                     f"{status.split(':', 1)[1]}).",
                 )
-            if status == "empty" and not (when_empty and Q.has_sources(conn)):
-                ctx.clear_cache()
-                return C.empty_database(shown, files_seen=Q.has_sources(conn))
+            if status == "empty":
+                files_seen = Q.has_sources(conn)
+                if not (when_empty and files_seen):
+                    ctx.clear_cache()
+                    return C.empty_database(shown, files_seen=files_seen)
             return body(conn, view)
     except DatabaseError as exc:
         return C.database_error(shown, str(exc))
