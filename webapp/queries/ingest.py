@@ -11,16 +11,14 @@ Of the global filters only the range, the time zone and the agent apply. The age
 keeps the files (and their errors) whose ``sources.agent_id`` is one of the chosen agents, and
 every file with no agent at all; the kind, provider and model filters do not apply.
 
-Indexes (the schema is fixed; see each function):
+Indexes (see each function):
 
-* ``ingest_errors``: ``ix_ingest_errors_created (created_ms)`` serves every range condition and
-  the newest-first order (its implicit rowid is ``id``, the tie-break), so the most recent
-  errors stop after the first ``limit`` matches. The counts and groupings read each error of
-  the range from the table (the index covers no other column): tens of milliseconds for a
-  week, about a second for a million errors (:func:`error_counts`, the cards). The page's
-  tables read at most the :data:`WINDOW` most recent errors of the range
-  (:func:`window_start`): grouping a million rows takes seconds each without an index that
-  covers ``severity`` and ``source_id``.
+* ``ingest_errors``: ``ix_ingest_errors_created (created_ms, severity, source_id)`` (revision
+  0005) serves every range condition and the newest-first order (the implicit rowid is
+  ``id``, the tie-break), so the most recent errors stop after the first ``limit`` matches;
+  the counts by severity and by file, and the agent filter, read the index alone. Grouping
+  by problem reads each error's ``reason`` from the table, so the page's tables read at most
+  the :data:`WINDOW` most recent errors of the range (:func:`window_start`).
 * The agent filter is a list of file ids (:func:`error_agent_cond`), built once per question
   from ``sources`` (no index on ``agent_id``).
 * ``sources`` has no index on ``state``, ``agent_id`` or ``last_seen_ms``: its summaries read
