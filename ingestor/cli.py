@@ -9,6 +9,7 @@ starts fast.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -349,6 +350,21 @@ def _load_overrides(path: Path | None) -> list[Any]:
 def main() -> None:
     """Run the CLI, turning known failures into one line and exit code 1 (usage errors: the
     usage line, the error and exit code 2, as click prints them)."""
+    # A signal during the imports below (half a second) ends the process quietly too: Ctrl-C
+    # as 130, SIGTERM as 143 (the daemon and a pass install their own handlers later). A
+    # process stopped before its first commit has written nothing.
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _main()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _main() -> None:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import DBAPIError
 

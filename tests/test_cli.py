@@ -203,3 +203,23 @@ def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
         port = s.getsockname()[1]
         r = run("serve", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--port", str(port))
     _one_line(r, f"cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_during_startup_ends_quietly(tmp_path: Path, sig: str, code: int) -> None:
+    """A real signal delivered as the command starts (before its imports and before the
+    daemon's own handlers): exit 128 + signal number, no traceback, nothing written."""
+    db = tmp_path / "db.sqlite"
+    script = (
+        "import os, signal, sys; import ingestor.cli as cli; inner = cli._main\n"
+        "def first():\n"
+        f"    os.kill(os.getpid(), signal.{sig}); inner()\n"
+        "cli._main = first\n"
+        f"sys.argv = ['agentbox-telemetry', 'ingest', '--db', 'sqlite:///{db}', '--source', "
+        f"'{tmp_path}', '-q']\n"
+        "cli.main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == code, r.stderr
+    assert "Traceback" not in r.stderr
+    assert not db.exists()
