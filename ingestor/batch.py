@@ -71,9 +71,10 @@ class Batch:
     sources: dict[int, SourceUpdate] = field(default_factory=dict)
     errors: list[ErrorRow] = field(default_factory=list)
     # Gateway log lines (source_id, line_offset, event) and SQLite store high-water marks
-    # ((source_id, session_id) -> last seq read); committed with the rows (pipeline_extra).
+    # ((source_id, session_id) -> (last seq read, its stamp)); committed with the rows
+    # (pipeline_extra).
     gateway_events: list[tuple[int, int, GatewayEvent]] = field(default_factory=list)
-    cursors: dict[tuple[int, str], int] = field(default_factory=dict)
+    cursors: dict[tuple[int, str], tuple[int, str | None]] = field(default_factory=dict)
     # tool calls of this batch still waiting for a result, by (session, toolCallId)
     pending: dict[tuple[str, str], ToolCallRow] = field(default_factory=dict)
     # results of this batch that matched no call of this batch

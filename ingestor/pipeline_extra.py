@@ -199,10 +199,20 @@ def read_store(
             heads = store.session_heads()
             if heads:
                 cursors = _cursors(pipe, src.id)
+                now = store.refs_at({s: c[0] for s, c in cursors.items() if s in heads})
                 for sid in sorted(heads):
                     if stop is not None and stop.is_set():
                         return  # the signature is not stored: the next pass goes on
-                    after = cursors.get(sid, -1)
+                    after, ref = cursors.get(sid, (-1, None))
+                    if after >= 0 and now.get(sid) != ref:
+                        if ref is None and sid in now:  # a cursor older than its stamps
+                            batch.cursors[(src.id, sid)] = (after, now[sid])
+                        else:
+                            # The row the cursor stands on is gone or another one: rolled
+                            # back and written again, or a new store file. The session is
+                            # read again from its start; call identity counts each row once.
+                            log.info("store session %s changed below its cursor: read again", sid)
+                            after = -1
                     if heads[sid] > after:
                         _read_session(pipe, store, src, path, agent, sid, after, batch, stats)
     except StoreBusy as exc:
@@ -215,13 +225,14 @@ def read_store(
     _upd(batch, src.id).values.update(done_vals)
 
 
-def _cursors(pipe: Pipeline, source_id: int) -> dict[str, int]:
+def _cursors(pipe: Pipeline, source_id: int) -> dict[str, tuple[int, str | None]]:
+    """(last seq read, that row's stamp) of each session of a store."""
     with pipe.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT stream, position FROM source_cursors WHERE source_id = :s"),
+            text("SELECT stream, position, position_ref FROM source_cursors WHERE source_id = :s"),
             {"s": source_id},
         ).all()
-    return {str(s): int(p) for s, p in rows}
+    return {str(s): (int(p), r) for s, p, r in rows}
 
 
 def _read_session(
@@ -247,7 +258,7 @@ def _read_session(
             batch.lines += 1
             stats.lines += 1
             after = ev.seq
-            batch.cursors[(src.id, sid)] = ev.seq
+            batch.cursors[(src.id, sid)] = (ev.seq, ev.ref)
             if ev.data is None:
                 _error(batch, src.id, path, sid, ev.seq, ev.error or "empty event", None)
                 stats.errors += 1

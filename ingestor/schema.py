@@ -162,6 +162,12 @@ source_cursors = Table(
     ),
     Column("stream", String(), primary_key=True, comment="Stream within it: a session_id."),
     Column("position", BigInteger, nullable=False, comment="High-water mark: last seq read."),
+    Column(
+        "position_ref",
+        String(),
+        comment="Stamp of the row at that seq (CRC-32 and length of its payload): when the "
+        "store's row there differs, the session is read again from its start.",
+    ),
     _host(),
     comment="High-water marks per stream of a multi-stream source (SQLite transcript stores).",
 )

@@ -17,9 +17,11 @@ same parser as the files, and session metadata as :class:`~ingestor.normalize.In
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +63,8 @@ class StoreEvent:
     seq: int
     data: bytes | None
     error: str | None = None
+    #: The row's :func:`stamp`, kept with the cursor.
+    ref: str | None = None
 
 
 @dataclass
@@ -211,17 +215,31 @@ class AgentStore:
         rows = self._rows("SELECT session_id, MAX(seq) FROM transcript_events GROUP BY session_id")
         return {_text(sid): int(seq) for sid, seq in rows if sid is not None and seq is not None}
 
+    def _payload_cols(self) -> list[str]:
+        return [c for c in ("event_json", "event_zstd") if c in self.schema.event_cols]
+
+    def refs_at(self, positions: dict[str, int]) -> dict[str, str]:
+        """The stamp of the row at each session's ``seq`` (one query); a session whose row is
+        gone is absent."""
+        cols = self._payload_cols()
+        if not positions or not self.schema.can_read_events:
+            return {}
+        rows = self._rows(
+            f"SELECT t.session_id, {', '.join('t.' + c for c in cols)} FROM json_each(?) AS j "
+            "CROSS JOIN transcript_events AS t ON t.session_id = json_extract(j.value, '$[0]') "
+            "AND t.seq = json_extract(j.value, '$[1]')",
+            (json.dumps([[sid, seq] for sid, seq in positions.items()]),),
+        )
+        return {_text(r[0]): stamp(r[1:]) for r in rows if r[0] is not None}
+
     def read_events(
         self, session_id: str, after_seq: int, limit: int | None = None
     ) -> list[StoreEvent]:
         """Up to ``limit`` events of a session with ``seq > after_seq``, in ``seq`` order."""
-        cols = ["seq"]
-        has_json = "event_json" in self.schema.event_cols
-        has_zstd = "event_zstd" in self.schema.event_cols
-        if has_json:
-            cols.append("event_json")
-        if has_zstd:
-            cols.append("event_zstd")
+        payload = self._payload_cols()
+        cols = ["seq", *payload]
+        has_json = "event_json" in payload
+        has_zstd = "event_zstd" in payload
         rows = self._rows(
             f"SELECT {', '.join(cols)} FROM transcript_events WHERE session_id = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
@@ -233,11 +251,13 @@ class AgentStore:
             js = row[1] if has_json else None
             zs = row[-1] if has_zstd else None
             if js is not None:
-                out.append(StoreEvent(seq, js if isinstance(js, bytes) else str(js).encode()))
+                ev = StoreEvent(seq, js if isinstance(js, bytes) else str(js).encode())
             elif zs is not None:
-                out.append(self._unzstd(seq, zs))
+                ev = self._unzstd(seq, zs)
             else:
-                out.append(StoreEvent(seq, None, "event row without event_json or event_zstd"))
+                ev = StoreEvent(seq, None, "event row without event_json or event_zstd")
+            ev.ref = stamp(row[1:])
+            out.append(ev)
         return out
 
     def _unzstd(self, seq: int, blob: Any) -> StoreEvent:
@@ -292,6 +312,17 @@ class AgentStore:
                         prev.channel = prev.channel or e.channel
                         prev.parent_key = prev.parent_key or e.parent_key
         return list(merged.values())
+
+
+def stamp(payload: Sequence[Any]) -> str:
+    """A row's stamp: CRC-32 and length of its stored payload (``event_json``, else
+    ``event_zstd``). A row deleted and written again at the same ``seq`` (a rolled-back tail, a
+    restored or rebuilt store) has another stamp; an untouched row keeps its stamp."""
+    for v in payload:
+        if v is not None:
+            data = v if isinstance(v, bytes) else str(v).encode()
+            return f"{zlib.crc32(data):08x}:{len(data)}"
+    return ""
 
 
 def _first(cols: list[str], names: tuple[str, ...]) -> str | None:

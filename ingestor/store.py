@@ -372,12 +372,12 @@ class Store:
         self._many(
             conn,
             self._q(
-                "INSERT INTO source_cursors (source_id, stream, position, host_id) "
-                "VALUES (?,?,?,?) ON CONFLICT (source_id, stream) DO UPDATE SET position = "
-                "CASE WHEN excluded.position > source_cursors.position THEN excluded.position "
-                "ELSE source_cursors.position END"
+                "INSERT INTO source_cursors (source_id, stream, position, position_ref, host_id) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (source_id, stream) DO UPDATE SET "
+                # a session read again from its start moves its cursor back (pipeline_extra)
+                "position = excluded.position, position_ref = excluded.position_ref"
             ),
-            [(src, stream, pos, h) for (src, stream), pos in sorted(b.cursors.items())],
+            [(src, stream, pos, ref, h) for (src, stream), (pos, ref) in sorted(b.cursors.items())],
         )
         # One statement per set of columns (a pass registers thousands of files alike).
         by_cols: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
@@ -549,7 +549,11 @@ class Store:
     def _index(self, conn: Connection, b: Batch, now: int) -> None:
         if not b.index:
             return
-        by_key = {e.key: e.session_id for e in b.index}
+        # A key's current session comes first (sessions.json names one per key; a store lists
+        # session_nodes before session_windows' older sessions of the same key).
+        by_key: dict[str, str] = {}
+        for e in b.index:
+            by_key.setdefault(e.key, e.session_id)
         rows = []
         for e in b.index:
             parent_sid = None

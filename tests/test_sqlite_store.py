@@ -414,3 +414,93 @@ def test_session_ids_from_the_entry_json(sqlite_url: str, tmp_path: Path) -> Non
         assert tuple(row) == ("agent:ops:subagent:q1", "subagent", "helper", "agent:ops:main")
     finally:
         w.close()
+
+
+def _calls_by_id(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return {
+            str(e): int(i)
+            for e, i in conn.execute(text("SELECT entry_id, input_tokens FROM usage"))
+        }
+
+
+def _call_in(i: int, tag: str, inp: int) -> bytes:
+    return _call(i, tag).replace(b'"input":1,', f'"input":{inp},'.encode())
+
+
+def test_rows_written_again_below_the_cursor_are_read(sqlite_url: str, tmp_path: Path) -> None:
+    """A rolled-back tail written again at seqs already read (same head, or a longer one), and
+    a store file replaced by another whose rows reuse the seqs: every new call is read, every
+    call read before stays, none counts twice."""
+    state = tmp_path / "state"
+    w = Writer(state)
+    try:
+        w.append("s-rb", [_header("s-rb"), *(_call_in(i, "a", 10) for i in range(1, 6))])
+        engine, pipe = build(IngestSettings(db_url=sqlite_url, sources=(state,), host_id="h"))
+        assert pipe.run_pass([state]).calls == 5
+        before = _calls_by_id(engine)
+
+        # the last row rolled back and written again: same head (5), another call
+        w.conn.execute("DELETE FROM transcript_events WHERE session_id = 's-rb' AND seq = 5")
+        w.append("s-rb", [_call_in(5, "b", 200)], start=5)
+        assert pipe.run_pass([state]).calls == 1
+        assert _calls_by_id(engine) == {**before, "b0000005": 200}
+
+        # two rows rolled back, three written: seqs 4..6, a longer head
+        w.conn.execute("DELETE FROM transcript_events WHERE session_id = 's-rb' AND seq >= 4")
+        w.append("s-rb", [_call_in(i, "c", 3000) for i in (4, 5, 6)], start=4)
+        assert pipe.run_pass([state]).calls == 3
+        got = _calls_by_id(engine)
+        assert len(got) == 9 and sum(got.values()) == 5 * 10 + 200 + 3 * 3000
+        assert _one(engine, "SELECT position FROM source_cursors") == 6
+
+        # nothing changed: nothing read again
+        assert pipe.run_pass([state]).lines == 0
+
+        # the store replaced by another file whose session reuses seqs 0..2 with new calls
+        live = w.path
+        w.close()
+        other = tmp_path / "other"
+        w = Writer(other)
+        w.append("s-rb", [_header("s-rb"), _call_in(1, "d", 40000), _call_in(2, "d", 40000)])
+        w.close()
+        os.replace(w.path, live)
+        w = Writer.__new__(Writer)  # nothing left open for the finally
+        w.conn = sqlite3.connect(":memory:")
+        s = pipe.run_pass([state])
+        assert s.calls == 2 and s.errors == 0
+        got = _calls_by_id(engine)
+        assert len(got) == 11 and sum(got.values()) == 5 * 10 + 200 + 3 * 3000 + 2 * 40000
+        assert _one(engine, "SELECT position FROM source_cursors") == 2
+        with engine.connect() as conn:
+            roll = conn.execute(text("SELECT SUM(input_tokens) FROM usage_hourly")).scalar()
+        assert roll == sum(got.values())
+    finally:
+        w.close()
+
+
+def test_a_sub_agent_parent_is_its_keys_current_session(sqlite_url: str, tmp_path: Path) -> None:
+    """session_windows keeps a key's older (reset) sessions; spawnedBy names the key, whose
+    session is the current one in session_nodes."""
+    state = tmp_path / "state"
+    w = Writer(state)
+    try:
+        for sid in ("s-old", "s-cur", "s-sub"):
+            w.append(sid, [_header(sid), _call(1, sid[2:])])
+        w.node("agent:main:main", "s-cur", {"sessionId": "s-cur"})
+        w.node("agent:main:subagent:x", "s-sub", {"sessionId": "s-sub"}, "agent:main:main")
+        w.conn.execute(
+            "INSERT INTO session_windows (session_id, session_key, reason) VALUES "
+            "('s-old', 'agent:main:main', 'reset'), ('s-cur', 'agent:main:main', NULL)"
+        )
+        engine, pipe = build(IngestSettings(db_url=sqlite_url, sources=(state,), host_id="h"))
+        assert pipe.run_pass([state]).calls == 3
+        assert (
+            _one(engine, "SELECT parent_session_id FROM sessions WHERE session_id = 's-sub'")
+            == "s-cur"
+        )
+        assert _one(engine, "SELECT key FROM sessions WHERE session_id = 's-old'") == (
+            "agent:main:main"
+        )
+    finally:
+        w.close()
