@@ -9,6 +9,7 @@ starts fast.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -110,7 +111,8 @@ def ingest(
             "--source",
             help="OpenClaw state dir, sessions dir, log dir or file "
             "(repeatable; default: $OPENCLAW_STATE_DIR or ~/.openclaw, ~/.clawdbot, "
-            "~/.moltbot, ~/.openclaw-*, plus $OPENCLAW_LOG_DIR or /tmp/openclaw).",
+            "~/.moltbot, ~/.moldbot, ~/.openclaw-*, plus $OPENCLAW_LOG_DIR or /tmp/openclaw "
+            "and $TMPDIR/openclaw-<uid>).",
         ),
     ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Keep running: follow new lines.")] = False,
@@ -143,7 +145,9 @@ def ingest(
     """Read every new transcript line into the database (once, or continuously with --watch)."""
     env = _env()
     url = _db_url(db)
-    sources = tuple(source) if source else tuple(config.default_sources(env, Path.home()))
+    sources = (
+        tuple(source) if source else tuple(config.default_sources(env, Path.home(), os.getuid()))
+    )
     if not sources:
         raise UserError(
             "no OpenClaw state dir found (looked at $OPENCLAW_STATE_DIR, ~/.openclaw, "

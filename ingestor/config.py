@@ -26,14 +26,17 @@ def default_db_url(env: Mapping[str, str]) -> str:
     return "sqlite:///" + str(Path(user_data_dir(APP_NAME, appauthor=False)) / "telemetry.sqlite")
 
 
-def default_sources(env: Mapping[str, str], home: Path) -> list[Path]:
+def default_sources(env: Mapping[str, str], home: Path, uid: int | None = None) -> list[Path]:
     """Where OpenClaw keeps its state and logs on this host, as OpenClaw itself resolves them.
 
     State dirs: ``OPENCLAW_STATE_DIR`` (or legacy ``CLAWDBOT_STATE_DIR``) when set; else every
     existing one of ``~/.openclaw``, legacy ``~/.clawdbot``, ``~/.moltbot``, ``~/.moldbot`` and
     profiles ``~/.openclaw-*`` (``OPENCLAW_HOME`` replaces the home directory). Log dirs:
-    ``OPENCLAW_LOG_DIR`` when set, else ``/tmp/openclaw`` (and the legacy ``/tmp/clawdbot``,
-    ``/tmp/moltbot``). Missing paths are kept out, except an explicitly set variable.
+    ``OPENCLAW_LOG_DIR`` (ours: OpenClaw has no such variable) when set, else ``/tmp/openclaw``,
+    the legacy ``/tmp/clawdbot`` and ``/tmp/moltbot``, and the per-user ``openclaw-<uid>``
+    under the temp dir (``TMPDIR``, else ``/tmp``) that OpenClaw uses when ``/tmp/openclaw`` is
+    not safe. Missing paths are kept out, except an explicitly set variable. A state dir's
+    ``openclaw.json`` may move stores and logs elsewhere: discovery follows it.
     """
     out: list[Path] = []
     state = env.get("OPENCLAW_STATE_DIR") or env.get("CLAWDBOT_STATE_DIR")
@@ -50,9 +53,11 @@ def default_sources(env: Mapping[str, str], home: Path) -> list[Path]:
     if logs:
         out.append(Path(logs).expanduser())
     else:
-        for d in ("/tmp/openclaw", "/tmp/clawdbot", "/tmp/moltbot"):
-            if Path(d).is_dir():
-                out.append(Path(d))
+        tmp = Path(env.get("TMPDIR") or "/tmp")
+        dirs = [Path("/tmp/openclaw"), Path("/tmp/clawdbot"), Path("/tmp/moltbot")]
+        if uid is not None:  # where OpenClaw logs when /tmp/openclaw is not safe to use
+            dirs.append(tmp / f"openclaw-{uid}")
+        out.extend(d for d in dict.fromkeys(dirs) if d.is_dir())
     return out
 
 

@@ -135,11 +135,17 @@ class Daemon:
         return obs
 
     def _watch_more(self, obs: Any) -> None:
-        """Watch every source that exists now (one missing at the start may appear later), and
-        the folder of each transcript a sessions.json names outside them (an absolute
-        ``sessionFile``): its appends then wake the daemon too, not only the rescans."""
+        """Watch every source that exists now (one missing at the start may appear later), the
+        folders an openclaw.json moved session stores and logs to, and the folder of each
+        transcript a sessions.json names outside them (an absolute ``sessionFile``): their
+        appends then wake the daemon too, not only the rescans."""
         roots = [Path(s) for s in self.settings.sources]
         wanted = [(p if p.is_dir() else p.parent, True) for p in roots if p.exists()]
+        wanted += [
+            (Path(d), True)
+            for d in self.pipeline.config_dirs
+            if not any(Path(d).is_relative_to(r) for r in roots)
+        ]
         if self.pipeline.index_version != self._named_seen:  # not at every pass: an index
             self._named_seen = self.pipeline.index_version  # may name thousands of files
             for named in self.pipeline.index_files.values():

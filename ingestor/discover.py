@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingestor.openclaw_config import CONFIG_NAME, config_paths
+
 __all__ = [
     "Candidate",
     "Discovery",
@@ -191,6 +193,9 @@ class Discovery:
     candidates: list[Candidate] = field(default_factory=list)
     ignored: collections.Counter[str] = field(default_factory=collections.Counter)
     missing_sources: list[Path] = field(default_factory=list)
+    #: folders a state dir's ``openclaw.json`` moved transcripts or logs to (walked above;
+    #: the daemon watches them too)
+    config_dirs: list[str] = field(default_factory=list)
 
 
 def source_kind(name: NameClass) -> str | None:
@@ -222,7 +227,7 @@ def _agent_for_parts(parts: Sequence[str]) -> str:
 
 MAX_DEPTH = 6
 _PRUNED_DIRS = frozenset({"workspace", "node_modules", ".git", "media"})
-_HIDDEN_ALLOWED = (".openclaw", ".clawdbot", ".moltbot")
+_HIDDEN_ALLOWED = (".openclaw", ".clawdbot", ".moltbot", ".moldbot")
 _STATE_MARKER_DIRS = ("agents", "sessions", "cron")
 
 
@@ -266,6 +271,7 @@ class _Walker:
         # resolved path -> (path, kind, agent, name); Candidates are built once, at the end
         self.found: dict[str, tuple[str, str, str, NameClass]] = {}
         self.ignored: collections.Counter[str] = collections.Counter()
+        self.config_dirs: list[str] = []
 
     def add(self, path: str, name: str, agent: str | None = None, is_symlink: bool = False) -> None:
         """Classify the file at ``path`` (absolute, no dir symlinks); derive ``agent`` if None."""
@@ -301,11 +307,14 @@ class _Walker:
             self.ignored["unreadable-dir"] += 1
             return []
 
-    def files(self, path: str, entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:
+    def files(
+        self, path: str, entries: list[os.DirEntry[str]], agent: str | None = None
+    ) -> list[os.DirEntry[str]]:
         """Add the regular files (and symlinks to files) among ``entries`` of the directory
-        ``path``; return its sub-directories (symlinks to directories are not followed)."""
+        ``path`` (their agent: ``agent``, else from the path); return its sub-directories
+        (symlinks to directories are not followed)."""
         dirs: list[os.DirEntry[str]] = []
-        agent = _agent_for_parts([*path.split(os.sep), ""])
+        agent = agent or _agent_for_parts([*path.split(os.sep), ""])
         add = self.add
         for e in entries:
             try:
@@ -320,11 +329,11 @@ class _Walker:
                 continue
         return dirs
 
-    def walk_sessions(self, path: str, depth: int = 0) -> None:
+    def walk_sessions(self, path: str, depth: int = 0, agent: str | None = None) -> None:
         """A sessions dir and its sub-dirs (``active-memory/``, import archives)."""
-        for d in self.files(path, self.listdir(path)):
+        for d in self.files(path, self.listdir(path), agent):
             if depth < MAX_DEPTH and not _prune(d.name):
-                self.walk_sessions(d.path, depth + 1)
+                self.walk_sessions(d.path, depth + 1, agent)
 
     def walk_state(self, entries: list[os.DirEntry[str]], depth: int) -> None:
         """A state dir (or an agent dir): only where transcripts and stores live.
@@ -333,11 +342,15 @@ class _Walker:
         ``agents/`` or ``sessions/`` folder must not hide the real state dirs inside it.
         """
         agents = _subdir(entries, "agents")
+        agent_ids: list[str] = []
         if agents is not None:
             for agent in self.listdir(agents.path):
                 if _is_dir_no_follow(agent):
+                    agent_ids.append(agent.name)
                     self.walk_agent(self.listdir(agent.path))
         self.walk_agent(entries)  # legacy `S/sessions/` (agent "main"), or an agent dir itself
+        if any(e.name == CONFIG_NAME for e in entries):
+            self.walk_config(os.path.dirname(entries[0].path), agent_ids)
         for e in entries:
             if e.name.startswith(_HIDDEN_ALLOWED) and depth < MAX_DEPTH and _is_dir_no_follow(e):
                 self.walk_dir(e.path, depth + 1)
@@ -352,6 +365,20 @@ class _Walker:
             store = os.path.join(agent.path, SQLITE_STORE_NAME)
             if os.path.isfile(store):
                 self.add(store, SQLITE_STORE_NAME, is_symlink=os.path.islink(store))
+
+    def walk_config(self, state_dir: str, agent_ids: list[str]) -> None:
+        """Where the state dir's ``openclaw.json`` moved session stores and the gateway log
+        (``session.store``, ``logging.file``: ingestor/openclaw_config.py)."""
+        moved = config_paths(state_dir, agent_ids)
+        for folder, agent in moved.session_dirs:
+            if os.path.isdir(folder):
+                self.config_dirs.append(folder)
+                self.walk_sessions(folder, agent=agent)
+        for log in moved.log_files:
+            if os.path.isfile(log):
+                self.config_dirs.append(os.path.dirname(log))
+                key = os.path.realpath(log)
+                self.found.setdefault(key, (key, "gateway_log", "main", _GATEWAY_LOG))
 
     def walk_dir(self, path: str, depth: int = 0) -> None:
         """Any other directory: recursive, pruned, switching to state-dir rules when one is met."""
@@ -415,5 +442,8 @@ def discover(sources: Sequence[Path], extra_files: Iterable[Path] = ()) -> Disco
         if os.path.isfile(path):
             walker.add(path, os.path.basename(path))
     return Discovery(
-        candidates=walker.candidates(), ignored=walker.ignored, missing_sources=missing
+        candidates=walker.candidates(),
+        ignored=walker.ignored,
+        missing_sources=missing,
+        config_dirs=sorted(set(walker.config_dirs)),
     )

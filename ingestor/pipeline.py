@@ -151,6 +151,8 @@ class Pipeline:
         # sessions.json source id -> the transcripts it names (read once per process)
         self.index_files: dict[int, list[tuple[Path, str]]] = {}
         self.index_version = 0  # grows whenever index_files changes
+        #: folders an openclaw.json moved session stores or logs to (the daemon watches them)
+        self.config_dirs: list[str] = []
         self._load()
 
     # -- bookkeeping ------------------------------------------------------------------------
@@ -304,6 +306,7 @@ class Pipeline:
                 log.info("a bulk load was cut short: building its indexes first")
                 bulk.finish(self.engine, self.store, resumed=True)
         found = discover(sources)
+        self.config_dirs = found.config_dirs
         stats.skipped_by_reason = dict(found.ignored)
         stats.skipped = sum(found.ignored.values())
         cands = sorted(found.candidates, key=lambda c: (c.kind != "sessions_index", str(c.path)))

@@ -110,6 +110,13 @@ def test_default_sources(tmp_path: Path) -> None:
     ]
     only = config.default_sources({"OPENCLAW_STATE_DIR": "/srv/oc", "OPENCLAW_LOG_DIR": "/l"}, home)
     assert only == [Path("/srv/oc"), Path("/l")]
+    # the per-user log dir OpenClaw falls back to, under the temp dir
+    tmp = tmp_path / "tmp"
+    (tmp / "openclaw-1234").mkdir(parents=True)
+    (tmp / "openclaw-99").mkdir()
+    logs = config.default_sources({"OPENCLAW_STATE_DIR": "/srv/oc", "TMPDIR": str(tmp)}, home, 1234)
+    assert logs[0] == Path("/srv/oc") and tmp / "openclaw-1234" in logs
+    assert tmp / "openclaw-99" not in logs
 
 
 def test_serve_defaults_from_env() -> None:

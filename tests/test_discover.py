@@ -341,3 +341,60 @@ def test_discover_is_fast(tmp_path: Path) -> None:
     assert len(d.candidates) == 9000
     assert d.ignored == Counter({"trajectory": 1000})
     assert min(elapsed) < 0.3, f"discovering 10,000 files took {min(elapsed):.3f}s"
+
+
+def test_discover_follows_openclaw_json(tmp_path: Path) -> None:
+    """openclaw.json (JSON5) may move session stores (``session.store``, with ``{agentId}``,
+    relative to the state dir or absolute) and the gateway log (``logging.file``)."""
+    s = tmp_path / ".openclaw"
+    touch(s / "agents" / "ops" / "agent" / "auth-profiles.json")  # agent known by its folder
+    stores = tmp_path / "stores"
+    touch(stores / "ops" / "sessions.json")
+    touch(stores / "ops" / f"{U}.jsonl")
+    touch(stores / "main" / "active-memory" / f"{U2}.jsonl")
+    touch(stores / "helper" / f"{U2}.jsonl")  # named only by the config's agents.list
+    touch(stores / "stranger" / f"{U}.jsonl")  # no such agent: not read
+    log = touch(tmp_path / "var" / "gw.log")
+    touch(
+        s / "openclaw.json",
+        (
+            "// JSON5: comments, unquoted keys, trailing commas\n"
+            f"{{session: {{store: '{stores}/{{agentId}}/sessions.json',}},\n"
+            f" agents: {{list: [{{id: 'Helper'}}, {{id: '../x'}}]}},\n"
+            f" logging: {{file: '{log}', level: 'debug'}},}}\n"
+        ).encode(),
+    )
+    d = discover([s])
+    assert summary(d.candidates, tmp_path) == [
+        ("stores/helper/" + f"{U2}.jsonl", "jsonl", "helper"),
+        ("stores/main/active-memory/" + f"{U2}.jsonl", "jsonl", "main"),
+        ("stores/ops/" + f"{U}.jsonl", "jsonl", "ops"),
+        ("stores/ops/sessions.json", "sessions_index", "ops"),
+        ("var/gw.log", "gateway_log", "main"),
+    ]
+    assert d.config_dirs == sorted(
+        [str(stores / "helper"), str(stores / "main"), str(stores / "ops"), str(log.parent)]
+    )
+
+    # a relative store without {agentId}: one folder for every agent, below the state dir
+    (s / "openclaw.json").write_text('{"session": {"store": "shared/sessions.json"}}')
+    touch(s / "shared" / f"{U}.jsonl")
+    d = discover([s])
+    assert summary(d.candidates, tmp_path) == [(f".openclaw/shared/{U}.jsonl", "jsonl", "main")]
+
+    # a config that is not JSON5 moves nothing and fails nothing
+    (s / "openclaw.json").write_text("{session: ")
+    assert discover([s]).candidates == []
+
+
+def test_discover_walks_every_legacy_state_dir_name(tmp_path: Path) -> None:
+    for name in (".openclaw", ".clawdbot", ".moltbot", ".moldbot", ".openclaw-work"):
+        touch(tmp_path / name / "agents" / "main" / "sessions" / f"{U}.jsonl")
+    d = discover([tmp_path])
+    assert sorted(str(c.path.relative_to(tmp_path)).split("/")[0] for c in d.candidates) == [
+        ".clawdbot",
+        ".moldbot",
+        ".moltbot",
+        ".openclaw",
+        ".openclaw-work",
+    ]
