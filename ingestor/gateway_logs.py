@@ -99,6 +99,26 @@ def _level(obj: dict[str, Any], meta: dict[str, Any]) -> tuple[str | None, int |
     return level, level_id
 
 
+#: Top-level keys of the log envelope, not of a logged object spread into it.
+_ENVELOPE = frozenset({"_meta", "time", "hostname", "level", "subsystem"})
+
+
+def _spread_message(obj: dict[str, Any]) -> str:
+    """The text of a line whose only argument was an object, spread into the top level
+    (openclaw-format.md §9): its ``msg`` string, else the object as compact JSON, so the Logs
+    page's search finds it."""
+    msg = obj.get("msg")
+    if isinstance(msg, str) and msg:
+        return msg
+    rest = {k: v for k, v in obj.items() if k not in _ENVELOPE and not k.isdigit()}
+    if not rest:
+        return ""
+    try:
+        return orjson.dumps(rest).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return ""
+
+
 def parse_log_object(obj: dict[str, Any]) -> GatewayEvent | LogLineError:
     """Classify an already-decoded log object."""
     meta = obj.get("_meta")
@@ -129,7 +149,7 @@ def parse_log_object(obj: dict[str, Any]) -> GatewayEvent | LogLineError:
         elif args:
             message = " ".join(orjson.dumps(a).decode() for a in args)
         else:
-            message = ""
+            message = _spread_message(obj)
 
     ids: dict[str, str | None] = {}
     holders = [obj, *(a for a in args if isinstance(a, dict))]

@@ -271,6 +271,11 @@ def _assistant(entry: Entry, msg: dict[str, Any], row: MessageRow, out: EntryRec
     # object (the role is "assistant" here).
     if provider == "openclaw" or stop == "injected" or not isinstance(usage, dict):
         row.synthetic = provider == "openclaw" or stop == "injected"
+        if usage is not None and not row.synthetic and not isinstance(usage, dict):
+            out.warnings = (
+                *out.warnings,
+                f"usage is not an object ({type(usage).__name__}): not counted as an LLM call",
+            )
         return
     w: list[str] = []
     inp, raw_in = _token(usage, "input", w)

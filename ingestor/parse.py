@@ -248,6 +248,8 @@ def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
     # a line that starts with "{" is not blank: no copy of it to strip
     if not data or (data[0] != 0x7B and len(data) < 4096 and not bytes(data).strip()):
         return LineError("blank line", syntax=True)
+    if data[0] == 0:
+        return _after_nul_hole(data)
     if len(data) <= BIG_LINE_BYTES:  # the common case, without the slow path's tuple
         try:
             obj = orjson.loads(data)
@@ -264,6 +266,21 @@ def parse_line(data: bytes | bytearray | memoryview) -> Parsed:
     if not isinstance(obj, dict):
         return LineError(f"not a JSON object ({type(obj).__name__})", syntax=True)
     return parse_object(obj, warnings)
+
+
+def _after_nul_hole(data: bytes | bytearray | memoryview) -> Parsed:
+    """A line after a run of NUL bytes: the hole a copytruncate leaves when the writer does not
+    append (it writes at its old offset into the emptied file). The bytes after the hole are
+    the line, with a warning."""
+    rest = bytes(data).lstrip(b"\x00")
+    if not rest.strip():
+        return LineError("blank line (NUL bytes only)", syntax=True)
+    parsed = parse_line(rest)
+    if isinstance(parsed, LineError):
+        return parsed
+    note = f"{len(data) - len(rest)} NUL bytes before the line skipped"
+    parsed.warnings = (*parsed.warnings, note)
+    return parsed
 
 
 def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:

@@ -117,6 +117,21 @@ CASES: list[tuple[str, bytes, GatewayEvent | str]] = [
         orjson.dumps({"0": {"a": 1}, "time": "2026-03-02T09:14:13.402Z", "runId": "rr"}),
         GatewayEvent(T0, None, None, None, '{"a":1}', None, None, "rr"),
     ),
+    (
+        "a single object spread into the top level: its msg",
+        orjson.dumps(
+            {"msg": "plain object spread", "sessionId": "s7", "time": "2026-03-02T09:14:13.402Z"}
+        ),
+        GatewayEvent(T0, None, None, None, "plain object spread", None, "s7"),
+    ),
+    (
+        "a single object spread into the top level: its fields",
+        orjson.dumps(
+            {"event": "restart", "code": 3, "_meta": {"logLevelName": "WARN"}, "time": "x"}
+            | {"time": "2026-03-02T09:14:13.402Z"}
+        ),
+        GatewayEvent(T0, "WARN", 4, None, '{"event":"restart","code":3}'),
+    ),
     ("invalid JSON", b'{"0":"x", "time":', "invalid JSON"),
     ("not an object", b"[1,2]", "not a JSON object"),
     ("blank", b"   ", "blank line"),

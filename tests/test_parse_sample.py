@@ -418,3 +418,36 @@ def test_ctx_owns_rows() -> None:
     )
     assert (rec.call.session_id, rec.call.agent_id) == ("other", "ops")
     assert {(t.session_id, t.agent_id) for t in rec.tool_calls} == {("other", "ops")}
+
+
+def test_a_line_after_a_hole_of_nul_bytes() -> None:
+    """A copytruncate under a writer that does not append leaves NUL bytes where the file was:
+    the line after them is read, with a warning; NULs alone are a blank line."""
+    call = LINES[6]
+    parsed = parse_line(b"\x00" * 300 + call)
+    assert isinstance(parsed, Entry)
+    plain = parse_line(call)
+    assert isinstance(plain, Entry)
+    assert (parsed.id, parsed.ts_ms, parsed.obj) == (plain.id, plain.ts_ms, plain.obj)
+    assert parsed.warnings == ("300 NUL bytes before the line skipped",)
+    blank = parse_line(b"\x00" * 10)
+    assert isinstance(blank, LineError) and blank.reason == "blank line (NUL bytes only)"
+
+
+@pytest.mark.parametrize("usage", ["lots", 5, [1, 2], True])
+def test_usage_that_is_not_an_object_is_no_call_and_a_warning(usage: object) -> None:
+    import orjson
+
+    obj = orjson.loads(LINES[5])  # line 6: an LLM call
+    obj["message"]["usage"] = usage
+    parsed = parse_line(orjson.dumps(obj))
+    assert isinstance(parsed, Entry)
+    rec = normalize_entry(parsed, CTX)
+    assert rec.call is None and not rec.message.synthetic
+    assert rec.warnings == (
+        f"usage is not an object ({type(usage).__name__}): not counted as an LLM call",
+    )
+    obj["message"]["usage"] = None  # absent or null: no warning (accounting.md §3)
+    parsed = parse_line(orjson.dumps(obj))
+    assert isinstance(parsed, Entry)
+    assert normalize_entry(parsed, CTX).warnings == ()
