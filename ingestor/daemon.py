@@ -52,6 +52,13 @@ def closing_line(s: PassStats) -> str:
     )
 
 
+def skipped_line(s: PassStats) -> str:
+    """``skipped: 4 trajectory, 2 lock, 1 not-a-transcript`` (most first): files skipped by
+    their name are never tracked, so this line is where a user sees them."""
+    parts = sorted(s.skipped_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "skipped: " + ", ".join(f"{n} {reason}" for reason, n in parts)
+
+
 def one_pass(settings: IngestSettings, pipeline: Pipeline) -> PassStats:
     if not settings.progress:
         return pipeline.run_pass(settings.sources)
@@ -89,7 +96,10 @@ def run(settings: IngestSettings) -> None:
     if not settings.watch:
         stats = one_pass(settings, pipeline)
         checkpoint(engine, truncate=True, optimize=True)
-        print(closing_line(stats), file=sys.stderr if settings.progress else sys.stdout)
+        out = sys.stderr if settings.progress else sys.stdout
+        if stats.skipped_by_reason:
+            print(skipped_line(stats), file=out)
+        print(closing_line(stats), file=out)
         return
     Daemon(settings, engine, pipeline).run()
 

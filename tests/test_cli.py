@@ -3,6 +3,7 @@ traceback; settings come from flags, then the environment, then defaults."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -230,3 +231,25 @@ def test_a_signal_during_startup_ends_quietly(tmp_path: Path, sig: str, code: in
     assert r.returncode == code, r.stderr
     assert "Traceback" not in r.stderr
     assert not db.exists()
+
+
+def test_ingest_names_what_it_skipped(tmp_path: Path) -> None:
+    """Files skipped by name are never tracked: the pass's output counts them by reason."""
+    sessions = tmp_path / "state" / "agents" / "main" / "sessions"
+    sessions.mkdir(parents=True)
+    sid = "4f6b2c1e-8d3a-4b7e-9c21-5a0f3e7d9b10"
+    header = {"type": "session", "version": 3, "id": sid, "timestamp": "2026-03-02T09:14:05.112Z"}
+    (sessions / f"{sid}.jsonl").write_text(json.dumps(header) + "\n")
+    (sessions / f"{sid}.trajectory.jsonl").write_text("{}\n")
+    (sessions / "a.trajectory.jsonl").write_text("{}\n")
+    (sessions / "sessions.json.lock").write_text("{}")
+    (sessions / f"{sid}.jsonl.bak.2026-03-02T10-00-00.000Z").write_text("{}\n")
+    r = subprocess.run(
+        [EXE, "ingest", "--db", f"sqlite:///{tmp_path / 'db.sqlite'}", "--source",
+         str(tmp_path / "state"), "-q"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == "skipped: 2 trajectory, 1 bak, 1 lock"
+    assert lines[1].startswith("1 files (1 read, 0 unchanged, 4 skipped), 1 lines, 0 calls")
