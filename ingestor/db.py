@@ -50,7 +50,33 @@ def check_url(url: str) -> URL:
         raise DatabaseError(
             f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
         )
+    path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is not None:
+        _check_sqlite_file(path)
     return parsed
+
+
+#: The first 16 bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """A path that exists must be a SQLite database (or an empty file, which SQLite makes one):
+    a README or a folder given as ``--db`` fails here in one line, not in every query."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a SQLite database file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return  # created on first write; the dashboard explains a missing one
+    except OSError as exc:
+        raise DatabaseError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if head and head != SQLITE_MAGIC:
+        raise DatabaseError(
+            f"{path} is not a SQLite database (--db must name a SQLite database file or a "
+            "PostgreSQL URL)"
+        )
 
 
 def is_sqlite(url: URL | str) -> bool:

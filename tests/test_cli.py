@@ -175,7 +175,11 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     _one_line(run("db", "upgrade", "--revision", "zzz", "--db", url), "Can't locate revision")
     not_db = tmp_path / "notes.txt"
     not_db.write_text("hello, this is no database\n" * 200)
-    _one_line(run("report", "summary", "--db", f"sqlite:///{not_db}"), "file is not a database")
+    # a file that is no database fails at the start of every command (serve included: it
+    # would only explain it in every page), a folder too
+    for cmd in (["report", "summary"], ["serve", "--port", "1"], ["ingest", "--source", "."]):
+        _one_line(run(*cmd, "--db", f"sqlite:///{not_db}"), f"{not_db} is not a SQLite database")
+    _one_line(run("report", "summary", "--db", str(tmp_path)), f"{tmp_path} is a folder")
     _one_line(run("serve", "--db", "mysql://x/y"), "unsupported database 'mysql'")
     (tmp_path / "file").write_text("x")
     _one_line(run("demo", "--out", str(tmp_path / "file" / "sub")), "cannot write the demo")
@@ -253,3 +257,17 @@ def test_ingest_names_what_it_skipped(tmp_path: Path) -> None:
     lines = r.stdout.strip().splitlines()
     assert lines[0] == "skipped: 2 trajectory, 1 bak, 1 lock"
     assert lines[1].startswith("1 files (1 read, 0 unchanged, 4 skipped), 1 lines, 0 calls")
+
+
+def test_demo_suggests_a_command_that_runs(tmp_path: Path) -> None:
+    """The demo's "next:" line names this program as the user can run it: the bare name only
+    when PATH finds this very program (a venv that is not activated needs the path)."""
+    bare = run("demo", "--out", str(tmp_path / "a"), "--days", "1", env={"PATH": "/usr/bin:/bin"})
+    assert bare.returncode == 0, bare.stderr
+    want = f"next: {Path(EXE).resolve()} ingest --source {tmp_path / 'a'} "
+    assert bare.stdout.splitlines()[-1].startswith(want)
+    on_path = run(
+        "demo", "--out", str(tmp_path / "b"), "--days", "1",
+        env={"PATH": f"{Path(EXE).parent}:/usr/bin:/bin"},
+    )  # fmt: skip
+    assert on_path.stdout.splitlines()[-1].startswith("next: agentbox-telemetry ingest ")
