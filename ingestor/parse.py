@@ -316,11 +316,27 @@ def parse_object(obj: dict[str, Any], warnings: tuple[str, ...] = ()) -> Parsed:
     eid = obj.get("id")
     if not isinstance(eid, str) or not eid:
         # v1 files have no entry ids: a stable id from the content keeps duplicates together.
-        eid = "h" + hashlib.sha1(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:15]
+        eid = content_id(obj)
     parent_id = obj.get("parentId")
     if typ == "message" and not isinstance(obj.get("message"), dict):
         return LineError("message entry whose 'message' is not an object", transcript=True)
     return Entry(typ, eid, parent_id if type(parent_id) is str else None, ts_ms, obj, warnings)
+
+
+def content_id(obj: dict[str, Any]) -> str:
+    """The id of an entry that has none (format v1): ``h`` + 15 hex digits of a hash of its
+    content (never an OpenClaw id: those are hex or UUIDs, without ``h``)."""
+    return "h" + hashlib.sha1(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()[:15]
+
+
+def is_content_id(eid: str) -> bool:
+    return len(eid) == 16 and eid[0] == "h"
+
+
+def v1_content_id(obj: dict[str, Any]) -> str:
+    """The id this entry had before OpenClaw migrated its file from format v1 (which added
+    ``id`` and ``parentId`` to every entry and nothing else to a message)."""
+    return content_id({k: v for k, v in obj.items() if k != "id" and k != "parentId"})
 
 
 def looks_like_entry(obj: Any) -> bool:

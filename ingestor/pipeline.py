@@ -31,7 +31,16 @@ from ingestor.batch import Batch, SourceUpdate
 from ingestor.config import BULK_MIN_BYTES
 from ingestor.discover import Candidate, NameClass, classify_name, discover
 from ingestor.normalize import SessionCtx, index_entries, normalize_entry, session_id_from_ref
-from ingestor.parse import Entry, Header, LineError, load_json, looks_like_entry, parse_line
+from ingestor.parse import (
+    Entry,
+    Header,
+    LineError,
+    is_content_id,
+    load_json,
+    looks_like_entry,
+    parse_line,
+    v1_content_id,
+)
 from ingestor.store import Store, now_ms
 from ingestor.tail import LineReader, bytes_fingerprint, read_line_at
 
@@ -122,6 +131,10 @@ class _FileState:
     agent: str
     ctx: SessionCtx | None = None
     skipped: str | None = None
+    #: read again from its start (rewritten or replaced at its path)
+    reread: bool = False
+    #: (content id, ts) of the session's v1 rows, when a reread file's session has some
+    v1_rows: set[tuple[str, int]] | None = None
 
     @property
     def path(self) -> str:
@@ -145,6 +158,8 @@ class Pipeline:
         self.host_id = store.host_id
         self.by_inode: dict[tuple[int, int], Source] = {}
         self.by_path: dict[str, Source] = {}
+        #: paths of this pass read again from their start (rewritten, or replaced at the path)
+        self._reread: set[str] = set()
         self.by_id: dict[int, Source] = {}
         self.created: dict[str, int | None] = {}
         self._stop: threading.Event | None = None  # the running pass's stop event
@@ -307,6 +322,7 @@ class Pipeline:
                 bulk.finish(self.engine, self.store, resumed=True)
         found = discover(sources)
         self.config_dirs = found.config_dirs
+        self._reread.clear()
         stats.skipped_by_reason = dict(found.ignored)
         stats.skipped = sum(found.ignored.values())
         cands = sorted(found.candidates, key=lambda c: (c.kind != "sessions_index", str(c.path)))
@@ -455,6 +471,7 @@ class Pipeline:
             old = self.by_path.get(path)
             if old is not None:
                 self._set_state(old, "replaced")
+                self._reread.add(path)
             return st, None, 0
         seen.add(src.id)
         if src.path != path:
@@ -470,6 +487,7 @@ class Pipeline:
         start = src.read_offset
         if st.st_size < start or (start > 0 and not self._tail_ok(cand.path, src)):
             stats.rewrites += 1
+            self._reread.add(path)
             start = 0
         return st, src, start
 
@@ -537,6 +555,7 @@ class Pipeline:
         upd = SourceUpdate(src.id, {})
         batch.sources[src.id] = upd
         fs = _FileState(cand, src, src.agent_id or cand.agent_id)
+        fs.reread = str(cand.path) in self._reread
         if start > 0 and src.session_id:
             fs.ctx = SessionCtx(src.session_id, self._created_of(src.session_id), fs.agent)
         end = start
@@ -634,6 +653,8 @@ class Pipeline:
         elif isinstance(parsed, Header):
             fs.ctx = self._header(parsed, fs.agent, fs.path, batch)
             src.session_id = fs.ctx.session_id
+            if fs.reread:
+                fs.v1_rows = self._v1_rows(fs.ctx.session_id, batch)
             for w in parsed.warnings:
                 batch.error(src.id, fs.path, offset, w, data, "warning")
                 stats.warnings += 1
@@ -644,8 +665,32 @@ class Pipeline:
                     return True
                 self._headerless(fs, batch)
                 assert fs.ctx is not None
+            if fs.v1_rows and not is_content_id(parsed.id):
+                # a v1 file migrated in place: its old entries keep the ids they were read with
+                old_id = v1_content_id(parsed.obj)
+                if (old_id, parsed.ts_ms) in fs.v1_rows:
+                    parsed.id = old_id
             self._entry(parsed, fs.ctx, src, offset, data, batch, stats)
         return False
+
+    def _v1_rows(self, session_id: str, batch: Batch) -> set[tuple[str, int]]:
+        """(id, ts) of the session's rows read from a v1 file (content ids), stored or in
+        this batch."""
+        rows = {
+            k
+            for k, m in batch.messages.items()
+            if m.session_id == session_id and is_content_id(k[0])
+        }
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT entry_id, ts_ms FROM messages WHERE session_id = :s "
+                    "AND entry_id >= 'h' AND entry_id < 'i'"
+                ),
+                {"s": session_id},
+            ).all()
+        rows |= {(str(e), int(t)) for e, t in found if is_content_id(str(e))}
+        return rows
 
     @staticmethod
     def _tail(reader: LineReader, end: int, compressed: bool) -> str | None:
@@ -708,6 +753,8 @@ class Pipeline:
         f.path = f.path or fs.path
         fs.ctx = SessionCtx(sid, self._created_of(sid), fs.agent)
         fs.src.session_id = sid
+        if fs.reread:
+            fs.v1_rows = self._v1_rows(sid, batch)
 
     def _entry(
         self,

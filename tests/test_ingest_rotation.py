@@ -1497,3 +1497,48 @@ def test_zst_archive_adds_the_result_of_a_call_read_before(env: Env) -> None:
     env.run()
     assert env.totals() == expect(tx.calls)
     assert env.q("SELECT status FROM tool_calls") == [("ok",)]
+
+
+def _as_v1(lines: list[bytes]) -> list[bytes]:
+    """The same transcript in format v1: no header version, no entry ids or parent ids."""
+    out = []
+    for ln in lines:
+        obj = json.loads(ln)
+        if obj["type"] == "session":
+            del obj["version"]
+        else:
+            obj.pop("id", None)
+            obj.pop("parentId", None)
+        out.append(dumps(obj))
+    return out
+
+
+@pytest.mark.parametrize("how", ["in place", "atomic rename"])
+def test_v1_file_migrated_to_v3_counts_each_call_once(env: Env, how: str) -> None:
+    """OpenClaw migrates a v1 transcript by rewriting it whole with ids and parent ids added
+    (openclaw-format.md §7.3): in place (same inode, new first line) or through a temp file
+    and a rename (new inode). Calls read with content ids keep them; calls written after the
+    migration count once more."""
+    tx = Tx(new_sid(), T0)
+    name = f"{tx.sid}.jsonl"
+    v3 = [tx.header(), tx.user(), tx.call(101, tools=["exec"]), tx.result(0), tx.call(202)]
+    env.write(name, body(_as_v1(v3)))
+    s = env.run()
+    assert (s.calls, s.errors) == (2, 0)
+    assert env.totals() == expect(tx.calls)
+
+    migrated = body([*v3, tx.user(), tx.call(404)])
+    if how == "in place":
+        with open(env.path(name), "r+b") as f:
+            f.truncate(0)
+            f.write(migrated)
+    else:
+        tmp = env.path(name + ".tmp-migrate")
+        tmp.write_bytes(migrated)
+        os.replace(tmp, env.path(name))
+    s = env.run()
+    assert (s.calls, s.errors) == (1, 0)
+    assert env.totals() == expect(tx.calls)
+    assert env.per_session() == {tx.sid: (3, 101 + 202 + 404, 3)}
+    # the tool call read from the v1 file stays paired with its result
+    assert env.q("SELECT status, COUNT(*) FROM tool_calls GROUP BY status") == [("ok", 1)]
