@@ -364,3 +364,90 @@ def test_overview_says_when_the_previous_period_predates_history(app_ctx: AppCon
     assert "from 2024-11-22" in note and "history starts 2024-12-01" in note
     # the last 30 days compare with 30 days that history covers: no note
     assert "previous-partial" not in texts(overview.render_cards(state(range="30d")))
+
+
+# --- a 4-day demo: ten tools and eleven models, more than the charts show one by one ---------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingestor.config import IngestSettings
+    from ingestor.daemon import build
+    from ingestor.demo import DemoOptions, generate
+
+    root = tmp_path_factory.mktemp("cb-demo")
+    generate(root / "state", DemoOptions(seed=5, days=4))
+    db = root / "demo.sqlite"
+    engine, pipe = build(
+        IngestSettings(db_url=f"sqlite:///{db}", sources=(root / "state",), host_id="t")
+    )
+    pipe.run_pass([root / "state"])
+    engine.dispose()
+    return db
+
+
+def test_tools_chart_adds_up_to_the_table(demo_db: Path) -> None:
+    """The tool calls per day: the 8 most used tools and "other", together the table's total
+    (it showed the 8 alone, 470 of 498)."""
+    use_db(demo_db)
+    rows = by_id(tools.render_summary(state(range="all")), "tools-grid").rowData
+    assert sum(r["calls"] for r in rows) == 498
+    fig = by_id(tools.render_trends(state(range="all")), "tools-time").figure
+    assert {d["name"]: sum(d["y"]) for d in fig["data"]} == {
+        "exec": 120, "read": 82, "web_fetch": 80, "web_search": 68, "write": 46, "browser": 34,
+        "memory_search": 20, "sessions_spawn": 20, "other": 28,  # message 18 + edit 10
+    }  # fmt: skip
+
+
+def test_models_charts_add_up_and_agree_on_colours(demo_db: Path) -> None:
+    use_db(demo_db)
+    out = models.render(state(range="all"))
+    rows = by_id(out, "models-grid").rowData
+    cost = by_id(out, "models-cost-time").figure
+    assert len(cost["data"]) == 10  # the 9 largest and "other" for the other 2 of 11
+    total = sum(sum(d["y"]) for d in cost["data"])
+    assert round(total, 6) == round(sum(r["cost"] for r in rows), 6)
+    share = by_id(out, "models-share").figure["data"][0]
+    bars = {d["name"]: d["marker"]["color"] for d in cost["data"]}
+    slices = dict(zip(share["labels"], share["marker"]["colors"], strict=True))
+    assert {k: bars[k] for k in slices} == slices  # a model has one colour on the page
+    assert len(set(bars.values())) == len(bars)
+    assert bars["other"] == slices["other"] == "#bab0ac"
+
+
+def test_stacked_charts_name_even_one_series(app_ctx: AppContext) -> None:
+    """The sub-agent chart of the hand-checked data has one label: its legend still says
+    which (Plotly hides the legend of one trace unless told)."""
+    fig = by_id(cron.render(state()), "subagent-cost").figure
+    assert [d["name"] for d in fig["data"]] == ["researcher"]
+    assert fig["layout"]["showlegend"] is True
+
+
+def test_nav_menu_closes_when_a_page_is_chosen() -> None:
+    assert shell.nav_open_after("nav-toggle", False) is True
+    assert shell.nav_open_after("nav-toggle", True) is False
+    assert shell.nav_open_after("url", True) is False  # a new page
+    assert shell.nav_open_after("nav-models", True) is False  # a link, even to this page
+    assert shell.nav_open_after("nav-models", False) is False
+
+
+def test_panels_name_the_command_that_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the program on PATH (scripts/run.sh never activates its venv) the empty
+    database panel shows the script beside the interpreter; with it, the bare name."""
+    from webapp import pricehints
+
+    script = Path(sys.executable).parent / "agentbox-telemetry"
+    use_db(seed_empty(tmp_path / "empty.sqlite"))
+    monkeypatch.setattr(pricehints.shutil, "which", lambda name: None)
+    pricehints.cli_command.cache_clear()
+    try:
+        text_ = str(by_id(overview.render_cards(state()), "db-empty").to_plotly_json())
+        assert f"{script} ingest --db sqlite:///{tmp_path / 'empty.sqlite'} --source" in text_
+        assert f"{script} demo --out ./openclaw-demo" in text_
+        monkeypatch.setattr(pricehints.shutil, "which", lambda name: f"/usr/bin/{name}")
+        pricehints.cli_command.cache_clear()
+        text_ = str(by_id(overview.render_cards(state()), "db-empty").to_plotly_json())
+        assert "'agentbox-telemetry demo --out ./openclaw-demo" in text_.replace("\\n", "'")
+        assert str(script) not in text_
+    finally:
+        pricehints.cli_command.cache_clear()

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from test_webapp_callbacks import _run_sync, by_id, state, texts, use_db
+from test_webapp_callbacks import _run_sync, by_id, state, texts, use_db, walk
 from webapp_seed import NOW_MS, ms, seed_empty, seed_small
 
 from ingestor.db import make_readonly_engine
@@ -27,7 +27,7 @@ from webapp import queries as Q
 from webapp import shell
 from webapp.context import AppContext
 from webapp.pages import PAGES, costs, models, overview, timeline
-from webapp.pricehints import REPRICE_HINT, override_entry, overrides_file
+from webapp.pricehints import cli_command, override_entry, overrides_file, reprice_hint
 from webapp.queries import costs as QC
 from webapp.state import parse_query, to_query
 from webapp.timeranges import bucket_starts, resolve_range
@@ -263,7 +263,7 @@ def test_override_entry_text() -> None:
         "# cache_write = 0.0  # optional, defaults to input\n"
         "# valid_from = 2026-01-01  # optional: only calls from this date (UTC) on\n"
     )
-    assert REPRICE_HINT == "agentbox-telemetry reprice --prices FILE"
+    assert reprice_hint() == f"{cli_command()} reprice --prices FILE"
 
 
 @pytest.mark.parametrize(
@@ -368,6 +368,36 @@ def test_costs_page(app_ctx: AppContext) -> None:
     ]  # fmt: skip
     by_model = by_id(out, "costs-savings-model").figure
     assert by_model["data"][0]["y"] == ["openai/gpt-4o", "anthropic/claude-sonnet-4"]
+
+
+def test_costs_page_names_each_difference_once(app_ctx: AppContext) -> None:
+    """The word "Difference" meant dollars per model and percent per call: each has its own
+    name, the same in the headers (what a CSV export would carry) and the subtitle."""
+    out = costs.render(state())
+    flag = by_id(out, "costs-flag-grid")
+    recent = by_id(out, "costs-recent-grid")
+    flag_headers = {c["field"]: c["headerName"] for c in flag.columnDefs}
+    recent_headers = {c["field"]: c["headerName"] for c in recent.columnDefs}
+    assert flag_headers["difference"] == "Logged − list ($)"
+    assert recent_headers["diff_pct"] == "Logged − list (%)"
+    headers = [*flag_headers.values(), *recent_headers.values()]
+    assert not [h for h in headers if "Difference" in h]
+    # the per-model one is in dollars (money), the per-call one a ratio (percent)
+    flag_cols = {c["field"]: c for c in flag.columnDefs}
+    recent_cols = {c["field"]: c for c in recent.columnDefs}
+    assert "$" in flag_cols["difference"]["valueFormatter"]["function"]
+    assert "%" in recent_cols["diff_pct"]["valueFormatter"]["function"]
+    # claude-sonnet-4: logged 1.25 + 0.00 against list 1.00 + 0.02 -> +$0.23
+    by_model = {r["model"]: r for r in flag.rowData}
+    assert round(by_model["claude-sonnet-4"]["difference"], 9) == 0.23
+    shown = [n.children for n in walk(out) if isinstance(getattr(n, "children", None), str)]
+    assert (
+        "Calls whose logged cost differs from the list price by more than 5 %, and calls logged "
+        "at $0 although the model has a price. Logged − list ($): the flagged calls' logged "
+        "cost minus their list price, in USD; Logged − list (%): a call's (logged − list) / "
+        "list."
+    ) in shown
+    assert not [t for t in shown if "Difference" in t]
     over_time = by_id(out, "costs-savings-time").figure
     assert over_time["layout"]["title"]["text"] == "Cache savings per day by model"
 
@@ -382,7 +412,7 @@ def test_costs_page_unpriced_models(app_ctx: AppContext) -> None:
     entries = t["costs-overrides"]
     assert entries == override_entry("ollama", "llama3.3:70b", 1, 1500)
     assert [o.model for o in parse_overrides(tomllib.loads(entries))] == ["llama3.3:70b"]
-    assert t["costs-reprice-hint"] == "agentbox-telemetry reprice --prices FILE"
+    assert t["costs-reprice-hint"] == f"{cli_command()} reprice --prices FILE"
 
 
 def test_costs_page_list_price_and_empty(app_ctx: AppContext, tmp_path: Path) -> None:

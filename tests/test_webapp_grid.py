@@ -219,6 +219,30 @@ def test_sessions_grid_rows_are_raw_values(app_ctx: None) -> None:
     )
 
 
+def test_sessions_grid_opens_sorted_by_end(app_ctx: None) -> None:
+    """The grid's default order is the one it claims: End, newest first, with the column's
+    sort marker (AG Grid's ``sort``), also where the most recently active session in the range
+    is not the one that ended last: a range that ends before its sessions do."""
+    g = by_id(sessions.render(state(range="custom", start="2025-03-05", end="2025-03-14")),
+              "sessions-grid")  # fmt: skip
+    # s-main was active last in the range (03-14 23:30) but s-dm ended later (03-15 10:45)
+    assert [(r["session_id"], r["end"]) for r in g.rowData] == [
+        ("s-dm", "2025-03-15T10:45:00+00:00"),
+        ("s-main", "2025-03-15T00:30:00+00:00"),
+        ("s-cron2", "2025-03-10T06:00:00+00:00"),
+        ("s-old", "2025-03-05T14:00:00+00:00"),
+    ]
+    cols = {c["field"]: c for c in g.columnDefs}
+    assert [f for f, c in cols.items() if c.get("sort")] == ["end"]
+    assert cols["end"]["sort"] == "desc"
+    # times sort as instants, not as text: "01:10-05:00" is after "01:30-04:00"
+    assert "d3.isoParse" in cols["end"]["comparator"]["function"]
+    assert cols["start"]["comparator"] == cols["end"]["comparator"]
+    g = by_id(sessions.render(state(range="30d")), "sessions-grid")
+    assert [r["session_id"] for r in g.rowData] == [
+        "s-dm", "s-cron", "s-quiet", "s-sub", "s-main", "s-cron2", "s-old"]  # fmt: skip
+
+
 def test_sessions_csv_costs_sum_to_the_overview(app_ctx: None) -> None:
     """The column the CSV gets adds up to the Overview's cost (no rounding to cents)."""
     from webapp import queries as Q

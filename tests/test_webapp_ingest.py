@@ -166,7 +166,11 @@ def ids(rows: list[dict[str, Any]]) -> list[int]:
 def test_file_summary(conn: Connection) -> None:
     assert IQ.file_summary(conn, week()) == {
         "states": {"active": 3, "archived": 1, "gone": 1, "skipped": 5, "replaced": 1},
+        # by kind: 9 JSONL transcripts, the store, the gateway log; no sessions.json here
+        "kinds": {"transcripts": 9, "gateway logs": 1, "SQLite stores": 1, "sessions.json": 0},
         "files": 11,
+        # what `ingest` counts as files: all but the gone (12) and the replaced (19) one
+        "cli_files": 9,
         "lines": 10 + 100 + 50 + 20 + 5 * 1 + 40 + 5,
         "last_seen_ms": ms("2025-03-15T12:10"),
     }
@@ -175,7 +179,9 @@ def test_file_summary(conn: Connection) -> None:
     assert IQ.file_summary(conn, Filters()) == IQ.file_summary(conn, week())
     assert IQ.file_summary(conn, week(agents=("ops",))) == {
         "states": {"active": 1, "archived": 0, "gone": 1, "skipped": 1},
+        "kinds": {"transcripts": 2, "gateway logs": 1, "SQLite stores": 0, "sessions.json": 0},
         "files": 3,
+        "cli_files": 2,
         "lines": 10 + 20 + 1,
         "last_seen_ms": ms("2025-03-15T11:00"),
     }
@@ -392,6 +398,12 @@ def test_summary_cards_and_skipped_files(app_ctx: AppContext) -> None:
     t = texts(out)
     assert t["ingest-card-files-value"] == "11"
     assert t["ingest-card-files-sub"] == "3 active · 1 archived · 1 gone · 1 replaced · 5 skipped"
+    # what the card counts, by kind, and how many of them `ingest`'s "N files" counts
+    assert t["ingest-card-files-kinds"] == "9 transcripts · 1 gateway log · 1 SQLite store"
+    assert t["ingest-card-files-cli"] == "ingest counts 9 of them"
+    hint = by_id(out, "ingest-card-files").children.children.title
+    assert hint.startswith("Every file and SQLite store the ingestor tracks (all time), by state")
+    assert "without the sessions.json indexes" in hint and "gone files" in hint
     assert t["ingest-card-lines-value"] == "230"
     assert t["ingest-card-errors-value"] == "7"
     assert t["ingest-card-warnings-value"] == "4"
@@ -588,6 +600,12 @@ def _page_on(url: str, demo: Path) -> tuple[dict[str, int], str, list[Any], str]
     shown = {"error": int(t["ingest-card-errors-value"]), "warning": int(
         t["ingest-card-warnings-value"])}  # fmt: skip
     assert shown == counts  # the page's numbers are the ones `ingest` printed
+    # ...and so is its count of files (the closing line's "N files")
+    assert t["ingest-card-files-cli"] == f"ingest counts {stats.files:,} of them"
+    # the user's puzzle: 110 tracked, `ingest` says "107 files"; the card says why
+    assert stats.files == 107
+    assert (t["ingest-card-files-value"], t["ingest-card-files-kinds"]) == (
+        "110", "107 transcripts · 3 sessions.json")  # fmt: skip
     return counts, t["ingest-card-files-sub"], problems, texts(body)["ingest-count"]
 
 

@@ -21,6 +21,7 @@ from webapp_seed import NOW_MS, ms, seed_small
 from ingestor.db import make_readonly_engine
 from webapp.context import AppContext
 from webapp.pages import logs, overview
+from webapp.pricehints import cli_command
 from webapp.queries import logs as LQ
 from webapp.queries.base import Filters
 from webapp.timeranges import bucket_starts, resolve_range
@@ -182,13 +183,35 @@ def test_page_default_view(app_ctx: AppContext) -> None:
     assert grid[0]["level"] == "FATAL"
     sessions = {r["message"]: r["session"] for r in grid}
     link = sessions["embedded run failed: sessionId=s-main runId=r1 rate limit"]
-    assert link == "[s-main](/session/s-main)"
+    # named as on the Sessions page (s-main has no label or title: its key), not by its id
+    assert link == "[agent:main:main](/session/s-main)"
     assert sessions["embedded run failed: sessionId=s-ghost runId=r2 timeout"] == "s-ghost"
     assert [o["label"] for o in options] == [
         "agent/embedded (3)", "channels/telegram (2)", "gateway (2)"]  # fmt: skip
     fig = by_id(body, "logs-levels").figure
     assert fig["layout"]["title"]["text"] == "Log lines per day by level"
     assert {d["name"]: sum(d["y"]) for d in fig["data"]} == {"WARN": 4, "ERROR": 2, "FATAL": 1}
+
+
+def test_page_names_sessions_as_the_sessions_page(app_ctx: AppContext) -> None:
+    """A line's session shows its name (label, else title, else key, else id) with the id as
+    the link's tooltip, and the id and name as hidden plain columns (what a CSV would hold);
+    a session the database does not hold stays its id, as text."""
+    grid = by_id(render(state())[0], "logs-grid")
+    rows = {r["message"]: r for r in grid.rowData}
+    main = rows["embedded run failed: sessionId=s-main runId=r1 rate limit"]
+    assert (main["session"], main["session_id"], main["session_name"]) == (
+        "[agent:main:main](/session/s-main)", "s-main", "agent:main:main")  # fmt: skip
+    ghost = rows["embedded run failed: sessionId=s-ghost runId=r2 timeout"]
+    assert (ghost["session"], ghost["session_id"], ghost["session_name"]) == (
+        "s-ghost", "s-ghost", "s-ghost")  # fmt: skip
+    gateway = rows["uncaught exception: EADDRINUSE"]
+    assert (gateway["session"], gateway["session_id"], gateway["session_name"]) == ("", "", "")
+    cols = {c["field"]: c for c in grid.columnDefs}
+    assert cols["session"]["tooltipField"] == "session_id"
+    assert [f for f, c in cols.items() if c.get("hide")] == ["session_id", "session_name"]
+    assert (cols["session_id"]["headerName"], cols["session_name"]["headerName"]) == (
+        "Session id", "Session name")  # fmt: skip
 
 
 def test_page_filters(app_ctx: AppContext) -> None:
@@ -242,7 +265,7 @@ def test_database_without_gateway_events(small_db: Path, tmp_path: Path) -> None
         c.execute("DROP TABLE gateway_events")
     use_db(old)
     body, options = render(state())
-    assert "agentbox-telemetry db upgrade" in str(by_id(body, "logs-upgrade").to_plotly_json())
+    assert f"{cli_command()} db upgrade" in str(by_id(body, "logs-upgrade").to_plotly_json())
     assert options == []
     # the other pages do not need the table
     assert texts(overview.render_cards(state()))["card-cost-value"] == "$2.88"

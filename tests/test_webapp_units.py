@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,138 @@ def test_session_calls_axis_with_one_call() -> None:
             "total_tokens": 10, "failed": False}  # fmt: skip
     fig = F.session_calls([call], "UTC")
     assert fig["layout"]["xaxis"]["range"] == ["2025-03-15 08:50:00", "2025-03-15 09:10:00"]
+
+
+def test_stacked_by_key_sums_the_rest_as_other() -> None:
+    from webapp import figures as F
+
+    day = ms("2025-03-15T00:00")
+    rows = [{"bucket_ms": day, "tool": f"t{i}", "calls": 10 - i} for i in range(10)]
+    fig = F.stacked_by_key(rows, "UTC", "tool", "calls", "t", "Calls", money=False, top=8)
+    assert {d["name"]: sum(d["y"]) for d in fig["data"]} == {
+        "t0": 10, "t1": 9, "t2": 8, "t3": 7, "t4": 6, "t5": 5, "t6": 4, "t7": 3, "other": 3,
+    }  # fmt: skip
+    assert sum(sum(d["y"]) for d in fig["data"]) == sum(r["calls"] for r in rows) == 55
+
+
+def test_key_colours_follow_the_key_not_its_rank() -> None:
+    """A model keeps its colour whatever the range ranks first (opus was blue for 7 days and
+    sonnet blue for last month), in the donut as in the stacked chart."""
+    from webapp import figures as F
+
+    names = ["anthropic/claude-opus-4-5", "anthropic/claude-sonnet-4-5", "openai/gpt-5.2"]
+    week = F.share_donut(names, [5.0, 3.0, 1.0], "s")["data"][0]
+    month = F.share_donut(names[::-1], [9.0, 4.0, 2.0], "s")["data"][0]
+    assert dict(zip(week["labels"], week["marker"]["colors"], strict=True)) == dict(
+        zip(month["labels"], month["marker"]["colors"], strict=True)
+    )
+    colors = F.key_colors(names)
+    assert colors == {
+        "other": "#bab0ac",
+        "anthropic/claude-opus-4-5": F.KEY_PALETTE[zlib.crc32(names[0].encode()) % 18],
+        "anthropic/claude-sonnet-4-5": colors["anthropic/claude-sonnet-4-5"],
+        "openai/gpt-5.2": colors["openai/gpt-5.2"],
+    }
+    # eighteen keys, eighteen colours; "other" is grey
+    many = F.key_colors(f"model-{i}" for i in range(18))
+    assert len({c for k, c in many.items() if k != "other"}) == 18
+    rows = [{"bucket_ms": ms("2025-03-15T00:00"), "name": n, "cost": 1.0} for n in names]
+    bars = F.stacked_by_key(rows, "UTC", "name", "cost", "t", "y")
+    assert {d["name"]: d["marker"]["color"] for d in bars["data"]} == {n: colors[n] for n in names}
+
+
+def test_donut_percentages_fit_their_slices() -> None:
+    """Whole percentages ("26%", not "25.7%", which did not fit the largest slice and was
+    hidden); the hover keeps a decimal."""
+    from webapp import figures as F
+
+    pie = F.share_donut(["a", "b"], [25.7, 74.3], "s")["data"][0]
+    assert pie["texttemplate"] == "%{percent:.0%}"
+    assert "textinfo" not in pie
+    assert "%{percent:.1%}" in pie["hovertemplate"]
+
+
+def test_session_running_total_is_a_step_line() -> None:
+    """The running total rises at each call and stays flat between calls; the failed calls'
+    red markers have a legend entry (the figure keeps its two traces, one per cost axis)."""
+    from webapp import figures as F
+
+    calls = [
+        {"ts_ms": ms("2025-03-15T09:00"), "cost": 0.1, "provider": "p", "model": "m",
+         "total_tokens": 10, "failed": False},
+        {"ts_ms": ms("2025-03-15T10:00"), "cost": 0.0, "provider": "p", "model": "m",
+         "total_tokens": 0, "failed": True},
+    ]  # fmt: skip
+    fig = F.session_calls(calls, "UTC")
+    assert [d["name"] for d in fig["data"]] == ["Cost per call", "Running total"]
+    assert fig["data"][1]["line"] == {"color": "#f58518", "shape": "hv"}
+    assert fig["data"][0]["marker"]["color"] == ["#4c78a8", "#e45756"]
+    (entry,) = fig["layout"]["shapes"]
+    assert (entry["name"], entry["fillcolor"], entry["showlegend"]) == (
+        "Failed call", "#e45756", True)  # fmt: skip
+    assert "shapes" not in F.session_calls(calls[:1], "UTC")["layout"]  # no failed call
+
+
+def test_chart_heights_for_phones() -> None:
+    """(wide, phone) px: a phone gets a row per legend entry; horizontal bars get a row each
+    (labels beside them: 24 px, above them on a phone: 44 px)."""
+    from webapp import figures as F
+
+    day = ms("2025-03-15T00:00")
+    rows = [{"bucket_ms": day, "name": f"m{i}", "cost": 1.0} for i in range(10)]
+    assert F.chart_heights(F.stacked_by_key(rows, "UTC", "name", "cost", "t", "y"), 340) == (
+        340, 340 + 10 * 21)  # fmt: skip
+    one = F.stacked_by_key(rows[:1], "UTC", "name", "cost", "t", "y")
+    assert F.chart_heights(one, 340) == (340, 361)  # one entry, shown
+    assert F.chart_heights(F.cost_over_time(rows[:1], "UTC", "day"), 340) == (340, 340)
+    names = [f"provider/model-{i}" for i in range(11)]
+    calls = F.hbar(names, list(range(11)), "Calls per model", "Calls")
+    assert F.chart_heights(calls, 340) == (130 + 11 * 24, 130 + 11 * 44)
+    tokens = F.token_breakdown(
+        [{"provider": "p", "model": f"m{i}", "input": 1, "output": 1, "cache_read": 1,
+          "cache_write": 1} for i in range(11)]
+    )  # fmt: skip
+    assert F.chart_heights(tokens, 340) == (130 + 11 * 24 + 22, 130 + 11 * 44 + 4 * 21)
+    pie = F.share_donut(["a", "b", "c"], [1.0, 2.0, 3.0], "s")
+    assert F.chart_heights(pie, 340) == (340, 340 + 3 * 21)
+
+
+def test_horizontal_bars_put_their_labels_above_on_a_phone() -> None:
+    from webapp import figures as F
+
+    fig = F.hbar(["exec", "read"], [5, 2], "Calls per tool", "Calls")
+    meta = fig["layout"]["meta"]
+    assert meta["narrow"]["yaxis.showticklabels"] is False
+    assert [a["text"] for a in meta["narrow"]["annotations"]] == ["read", "exec"]
+    assert [a["y"] for a in meta["narrow"]["annotations"]] == ["read", "exec"]
+    assert meta["narrow"]["margin.l"] == 12
+    # what a wider screen puts back
+    assert meta["wide"] == {"yaxis.showticklabels": None, "annotations": [], "bargap": None,
+                            "margin.l": 60}  # fmt: skip
+    assert "meta" not in F.hbar([], [], "t", "x")["layout"]  # the empty figure
+
+
+def test_cli_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command the dashboard's hints show: the bare name when PATH finds it, else the
+    script beside the running interpreter (a venv that is not activated); computed once."""
+    from webapp import pricehints
+
+    found: list[str | None] = [None]
+    monkeypatch.setattr(pricehints.shutil, "which", lambda name: found[0])
+    monkeypatch.setattr(pricehints.sys, "executable", "/opt/my tools/.venv/bin/python3")
+    pricehints.cli_command.cache_clear()
+    try:
+        assert pricehints.cli_command() == "'/opt/my tools/.venv/bin/agentbox-telemetry'"
+        assert pricehints.reprice_hint() == (
+            "'/opt/my tools/.venv/bin/agentbox-telemetry' reprice --prices FILE")  # fmt: skip
+        found[0] = "/usr/local/bin/agentbox-telemetry"
+        assert pricehints.cli_command().startswith("'/opt/")  # computed once
+        pricehints.cli_command.cache_clear()
+        assert pricehints.cli_command() == "agentbox-telemetry"
+        assert pricehints.reprice_hint() == "agentbox-telemetry reprice --prices FILE"
+        monkeypatch.setattr(pricehints.sys, "executable", "/srv/venv/bin/python")
+        found[0] = None
+        pricehints.cli_command.cache_clear()
+        assert pricehints.cli_command() == "/srv/venv/bin/agentbox-telemetry"
+    finally:
+        pricehints.cli_command.cache_clear()

@@ -15,6 +15,9 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from webapp import figures as F
+from webapp.pricehints import cli_command
+
 GRAPH_CONFIG: Any = {
     "displaylogo": False,
     "responsive": True,
@@ -58,13 +61,20 @@ def metric_card(
         xs=6,
         md=4,
         xl=2,
-        className="mb-3",
+        className="mb-3 metric-col",
     )
 
 
 def graph(graph_id: str, figure: Any, height: int = 340) -> Any:
+    """A chart ``height`` px tall on a wide screen (a horizontal bar chart: more when its bars
+    need it); a phone gets the taller height of :func:`figures.chart_heights` (style.css)."""
+    wide, phone = F.chart_heights(figure, height) if isinstance(figure, dict) else (height,) * 2
     return dcc.Graph(
-        id=graph_id, figure=figure, config=GRAPH_CONFIG, style={"height": f"{height}px"}
+        id=graph_id,
+        figure=figure,
+        config=GRAPH_CONFIG,
+        className="chart",
+        style={"--chart-height": f"{wide}px", "--chart-phone-height": f"{phone}px"},
     )
 
 
@@ -178,12 +188,13 @@ def _db_flag(url: str) -> str:
 
 def _fill_commands(url: str) -> list[str]:
     flag = _db_flag(url)
+    cli = cli_command()  # the bare name only when the user's PATH finds it
     return [
-        f"agentbox-telemetry ingest {flag} --source ~/.openclaw",
-        f"agentbox-telemetry ingest {flag} --watch          # and keep following it",
+        f"{cli} ingest {flag} --source ~/.openclaw",
+        f"{cli} ingest {flag} --watch          # and keep following it",
         "# or try the dashboard on generated data:",
-        "agentbox-telemetry demo --out ./openclaw-demo",
-        f"agentbox-telemetry ingest {flag} --source ./openclaw-demo --source ./openclaw-demo/logs",
+        f"{cli} demo --out ./openclaw-demo",
+        f"{cli} ingest {flag} --source ./openclaw-demo --source ./openclaw-demo/logs",
     ]
 
 

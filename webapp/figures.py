@@ -7,8 +7,9 @@ template deep copies) cost ~100 ms per figure, more than every query of a page t
 from __future__ import annotations
 
 import itertools
+import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,10 +21,35 @@ TOKEN_TYPES = (
     ("cache_read", "Cache read", "#54a24b"),
     ("cache_write", "Cache write", "#b279a2"),
 )
-PALETTE = (
-    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d",
-    "#bab0ac", "#eeca3b",
+
+
+#: The colours of keyed series (models, tools, cron jobs...): Tableau 20 without its greys,
+#: the light one of which is reserved for "other".
+KEY_PALETTE = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
+    "#ff9da7", "#a0cbe8", "#ffbe7d", "#8cd17d", "#b6992d", "#86bcb6", "#ff9d9a", "#d37295",
+    "#d4a6c8", "#d7b5a6",
 )  # fmt: skip
+OTHER_COLOR = "#bab0ac"
+
+
+def key_colors(keys: Iterable[str]) -> dict[str, str]:
+    """A colour per key that depends on the key itself, not on its rank in a range: the key's
+    CRC-32 picks its place in ``KEY_PALETTE``; keys that land on a taken colour take the next
+    free one, in the order of their names (so two keys of one chart never share a colour while
+    the palette lasts). Pass every key a page shows, so its charts agree. "other" is grey."""
+    names = sorted({str(k) for k in keys} - {"other"})
+    n = len(KEY_PALETTE)
+    out: dict[str, str] = {"other": OTHER_COLOR}
+    taken: set[int] = set()
+    for name in sorted(names, key=lambda k: (zlib.crc32(k.encode()) % n, k)):
+        slot = zlib.crc32(name.encode()) % n
+        if len(taken) < n:
+            while slot in taken:
+                slot = (slot + 1) % n
+            taken.add(slot)
+        out[name] = KEY_PALETTE[slot]
+    return out
 
 
 Fig = dict[str, Any]
@@ -263,17 +289,21 @@ def stacked_by_key(
     top: int = 9,
     unit: str | None = None,
     starts: Sequence[int] | None = None,
+    colors: Mapping[str, str] | None = None,
 ) -> Fig:
     """Stacked bars of ``value`` per bucket and ``key`` (the ``top`` largest keys; the rest is
-    summed as "other"). ``unit``: the bucket unit (guessed from the buckets when None).
-    ``starts``: the range's bucket starts and its end (``View.buckets``), so the axis spans
-    the range even where nothing ran."""
+    summed as "other", so the bars add up to the whole of ``rows``). ``unit``: the bucket unit
+    (guessed from the buckets when None). ``starts``: the range's bucket starts and its end
+    (``View.buckets``), so the axis spans the range even where nothing ran. ``colors``: a
+    colour per key (default :func:`key_colors` of the keys in ``rows``). The legend shows
+    even for one key: it names what the bars are."""
     if not rows:
         return empty(title)
     totals: dict[str, float] = defaultdict(float)
     for r in rows:
         totals[r[key]] += r[value]
-    keep = [k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+    palette = colors or key_colors(str(k) for k in totals)
+    keep = [k for k, _ in sorted(totals.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]]
     series: dict[str, dict[Any, float]] = defaultdict(lambda: defaultdict(float))
     buckets = sorted({r["bucket_ms"] for r in rows} | set(starts[:-1] if starts else ()))
     for r in rows:
@@ -286,22 +316,31 @@ def stacked_by_key(
                 x=[local_datetime(b, tz) for b in buckets],
                 y=[series[name].get(b, 0) for b in buckets],
                 name=str(name),
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker_color=palette.get(str(name), OTHER_COLOR),
                 hovertemplate=f"{name}: {fmt}<extra></extra>",
             )
-            for i, name in enumerate([*keep, *(["other"] if "other" in series else [])])
+            for name in [*keep, *(["other"] if "other" in series else [])]
         ]
     )
     extra = {"yaxis_tickprefix": "$"} if money else {}
-    fig = _layout(fig, title, f"Time ({tz})", ytitle, barmode="stack", **extra)
+    fig = _layout(fig, title, f"Time ({tz})", ytitle, barmode="stack", showlegend=True, **extra)
     return time_axis(fig, [local_datetime(b, tz) for b in buckets], unit)
 
 
-def share_donut(labels: Sequence[str], values: Sequence[float], title: str) -> Fig:
+def share_donut(
+    labels: Sequence[str],
+    values: Sequence[float],
+    title: str,
+    colors: Mapping[str, str] | None = None,
+) -> Fig:
     """Share of a total; beyond the six largest slices the rest is one "other" slice, and the
-    legend sits under the ring so long model names never squeeze it."""
+    legend sits under the ring so long model names never squeeze it. A slice's colour is its
+    label's (``colors``, default :func:`key_colors` of every label, as the stacked charts of
+    the same keys), whatever its rank; the percentages are whole numbers, so that each fits
+    its slice."""
     if not values or sum(values) <= 0:
         return empty(title, "No cost in this range")
+    palette = colors or key_colors(labels)
     pairs = list(zip(labels, values, strict=True))
     if len(pairs) > 7:  # keep the six largest, in the caller's order
         top = {i for i, _ in sorted(enumerate(values), key=lambda p: -p[1])[:6]}
@@ -313,9 +352,9 @@ def share_donut(labels: Sequence[str], values: Sequence[float], title: str) -> F
             values=[p[1] for p in pairs],
             hole=0.55,
             sort=False,
-            marker={"colors": PALETTE[: len(pairs)]},
-            hovertemplate="%{label}<br>$%{value:,.4f} (%{percent})<extra></extra>",
-            textinfo="percent",
+            marker={"colors": [palette.get(str(p[0]), OTHER_COLOR) for p in pairs]},
+            hovertemplate="%{label}<br>$%{value:,.4f} (%{percent:.1%})<extra></extra>",
+            texttemplate="%{percent:.0%}",
             textposition="inside",
             insidetextorientation="horizontal",
         )
@@ -349,7 +388,15 @@ def hbar(
     )
     fig = _layout(fig, title, xtitle, "", unified=False)
     fig["layout"]["yaxis"].update(rangemode="normal", automargin=True)
-    return fig
+    return labels_above_bars(fig, list(labels)[::-1])
+
+
+#: The legend entry of the failed calls' red markers in :func:`session_calls`.
+FAILED_LEGEND: dict[str, Any] = {
+    "type": "circle", "xref": "paper", "yref": "paper", "x0": 0, "x1": 0, "y0": 0, "y1": 0,
+    "fillcolor": "#e45756", "line": {"width": 0}, "showlegend": True, "name": "Failed call",
+    "legendrank": 1001,
+}  # fmt: skip
 
 
 def session_calls(calls: Sequence[dict[str, Any]], tz: str) -> Fig:
@@ -387,13 +434,18 @@ def session_calls(calls: Sequence[dict[str, Any]], tz: str) -> Fig:
                 mode="lines",
                 name="Running total",
                 yaxis="y2",
-                line={"color": "#f58518"},
+                # steps: the total stays flat between calls and rises at each call
+                line={"color": "#f58518", "shape": "hv"},
                 hovertemplate="Total so far: $%{y:,.4f}<extra></extra>",
             ),
         ]
     )
     fig = _layout(fig, title, f"Time ({tz})", "Cost per call (USD)", unified=False)
     fig["layout"]["yaxis"]["tickprefix"] = "$"
+    if any(c["failed"] for c in calls):
+        # The red markers' legend entry: a shape of no size (not a third trace, so the figure
+        # keeps its two traces, one per cost axis).
+        fig["layout"]["shapes"] = [FAILED_LEGEND]
     fig["layout"].update(
         yaxis2={
             "title": {"text": "Running total (USD)"},
@@ -405,6 +457,7 @@ def session_calls(calls: Sequence[dict[str, Any]], tz: str) -> Fig:
         },
         margin={"l": 60, "r": 60, "t": 48, "b": 80},
     )
+    narrow_layout(fig, {"title.text": "Cost per call and running total"})  # fits a phone
     lo, hi = min(x), max(x)
     if hi - lo < timedelta(minutes=10):  # one call (or a burst): not a sub-second axis
         mid = lo + (hi - lo) / 2
@@ -436,7 +489,7 @@ def token_breakdown(models: Sequence[dict[str, Any]]) -> Fig:
     )
     fig = _layout(fig, title, "Tokens", "", barmode="stack", unified=False)
     fig["layout"]["yaxis"].update(automargin=True, rangemode="normal")
-    return fig
+    return labels_above_bars(fig, names)
 
 
 LEVEL_COLORS = {
@@ -482,3 +535,81 @@ def log_levels_over_time(
     fig["layout"]["legend"]["traceorder"] = "reversed"
     fig["layout"]["showlegend"] = True  # one level alone still says which it is
     return time_axis(fig, x, unit)
+
+
+# --- phones ---------------------------------------------------------------------------------
+# A chart a phone shows (a viewport under 576 px, Bootstrap's "sm") gets more height for its
+# legend, which then holds about one entry a row (style.css reads the heights that
+# components.graph sets from chart_heights), and the layout changes of ``layout.meta.narrow``
+# (assets/charts.js applies them there and puts back ``layout.meta.wide`` on a wider screen).
+
+#: Height of a horizontal bar's row, px: on a wide screen (label beside the bar) and on a
+#: phone (label above the bar).
+BAR_ROW_PX, NARROW_BAR_ROW_PX = 24, 44
+#: A figure's title, axis and margins, px, around the rows of a horizontal bar chart.
+_BARS_FRAME_PX = 130
+#: A legend entry's row on a phone, px.
+LEGEND_ROW_PX = 21
+
+
+def legend_entries(fig: Fig) -> int:
+    """How many entries the figure's legend shows (0: no legend)."""
+    layout = fig.get("layout", {})
+    if layout.get("showlegend") is False:
+        return 0
+    n = sum(len(t.get("labels") or ()) if t.get("type") == "pie" else 1
+            for t in fig.get("data", ()) if t.get("showlegend", True))  # fmt: skip
+    n += sum(1 for shape in layout.get("shapes", ()) if shape.get("showlegend"))
+    if n == 1 and layout.get("showlegend") is not True:
+        return 0  # Plotly shows no legend for one trace
+    return n
+
+
+def _bar_rows(fig: Fig) -> int:
+    """The categories of a horizontal bar chart (0 for any other chart)."""
+    rows = [len(t.get("y") or ()) for t in fig.get("data", ()) if t.get("orientation") == "h"]
+    return max(rows, default=0)
+
+
+def chart_heights(fig: Fig, height: int) -> tuple[int, int]:
+    """(wide, phone) height in px of a chart drawn ``height`` px tall on a wide screen: a
+    horizontal bar chart grows with its bars, so that every label shows; on a phone the
+    legend gets a row per entry, and the bars room for their label above them."""
+    legend = legend_entries(fig)
+    bars = _bar_rows(fig)
+    wide = max(height, _BARS_FRAME_PX + BAR_ROW_PX * bars + (22 if legend else 0))
+    # bars: rows of their own height, which keeps each label clear of the bar above it
+    phone = _BARS_FRAME_PX + NARROW_BAR_ROW_PX * bars if bars else height
+    phone += LEGEND_ROW_PX * legend
+    return wide, phone
+
+
+def narrow_layout(fig: Fig, updates: dict[str, Any]) -> Fig:
+    """Record ``updates`` (Plotly relayout paths, e.g. ``"yaxis.showticklabels"``) as the
+    figure's phone layout, with the values they replace (None: Plotly's default) to put back
+    on a wider screen."""
+    meta = fig["layout"].setdefault("meta", {})
+    wide = meta.setdefault("wide", {})
+    for path in updates:
+        node: Any = fig["layout"]
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        wide.setdefault(path, [] if path == "annotations" and node is None else node)
+    meta.setdefault("narrow", {}).update(updates)
+    return fig
+
+
+def labels_above_bars(fig: Fig, labels: Sequence[str]) -> Fig:
+    """A horizontal bar chart's phone layout: each bar's label above it, over the whole width,
+    instead of beside it (long model names would leave the bars a few px)."""
+    if not labels:
+        return fig
+    notes = [
+        {"x": 0, "xref": "paper", "y": label, "yref": "y", "text": label, "showarrow": False,
+         "xanchor": "left", "yanchor": "bottom", "yshift": 14, "font": {"size": 11}}
+        for label in labels
+    ]  # fmt: skip
+    return narrow_layout(
+        fig,
+        {"yaxis.showticklabels": False, "annotations": notes, "bargap": 0.6, "margin.l": 12},
+    )

@@ -66,7 +66,14 @@ def controls(default_tz: str) -> Any:
             ),
             _labelled(
                 "Time zone",
-                dcc.Dropdown(id="ctl-tz", options=zones, value=default_tz, clearable=False),
+                dcc.Dropdown(
+                    id="ctl-tz",
+                    options=zones,
+                    value=default_tz,
+                    clearable=False,
+                    # opening it puts the cursor in its search box (assets/dropdown-search.js)
+                    className="search-on-open",
+                ),
                 xs=6,
                 md=4,
                 lg=2,
@@ -157,14 +164,23 @@ def layout(default_tz: str) -> Any:
     )
 
 
+def nav_open_after(trigger: Any, is_open: bool | None) -> bool:
+    """Whether the collapsed menu (narrow screens) is open after ``trigger``: the menu button
+    opens or closes it; choosing a page (a link, even the current page's, or the new path)
+    closes it, so it never covers the page that was chosen."""
+    return not is_open if trigger == "nav-toggle" else False
+
+
 @callback(
     Output("nav-collapse", "is_open"),
     Input("nav-toggle", "n_clicks"),
+    Input("url", "pathname"),
+    *(Input(f"nav-{key}", "n_clicks") for key in PAGES),
     State("nav-collapse", "is_open"),
     prevent_initial_call=True,
 )
-def toggle_nav(n: int | None, is_open: bool | None) -> bool:
-    return not is_open
+def toggle_nav(*args: Any) -> bool:
+    return nav_open_after(ctx.triggered_id, args[-1])
 
 
 def _picker_dates(state: Any, now_ms: int) -> tuple[Any, Any]:

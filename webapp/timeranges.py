@@ -167,6 +167,14 @@ def local_label(ms: int, unit: str, tz_name: str) -> str:
     return dt.strftime("%Y-%m-%d")
 
 
+def span_text(since_ms: int, until_ms: int, tz_name: str) -> str:
+    """A range's first and last local day (``2026-11-15 → 2026-11-21``); a start that is not a
+    local midnight (the last 24 hours) shows its hour."""
+    start = datetime.fromtimestamp(since_ms / 1000, ZoneInfo(tz_name))
+    unit = "day" if (start.hour, start.minute) == (0, 0) else "hour"
+    return f"{local_label(since_ms, unit, tz_name)} → {local_label(until_ms - 1, 'day', tz_name)}"
+
+
 def local_datetime(ms: int, tz_name: str) -> datetime:
     """A naive local datetime (what plotly draws on a time axis)."""
     return datetime.fromtimestamp(ms / 1000, ZoneInfo(tz_name)).replace(tzinfo=None)

@@ -44,6 +44,8 @@ def test_ingest_page_without_errors(page: Any, server: str) -> None:  # noqa: F8
     page.goto(server + "/ingest")
     page.wait_for_selector("#ingest-card-files-value:has-text('1')")
     assert page.inner_text("#ingest-card-files-sub") == "1 active · 0 archived · 0 gone · 0 skipped"
+    assert page.inner_text("#ingest-card-files-kinds") == "0 transcripts · 1 gateway log"
+    assert page.inner_text("#ingest-card-files-cli") == "ingest counts 1 of them"
     assert page.inner_text("#ingest-card-errors-value") == "0"
     assert page.inner_text("#ingest-card-last-sub") == "just now"
     page.wait_for_selector("#ingest-no-errors:has-text('every line read was understood')")
@@ -59,6 +61,11 @@ def test_ingest_page_with_errors(page: Any, ingest_server: str) -> None:  # noqa
     page.wait_for_selector("#ingest-card-errors-value:has-text('7')")
     assert page.inner_text("#ingest-card-warnings-value") == "4"
     assert page.inner_text("#ingest-card-last-value") == "2025-03-15 12:10"
+    assert page.inner_text("#ingest-card-files-value") == "11"
+    assert page.inner_text("#ingest-card-files-kinds") == (
+        "9 transcripts · 1 gateway log · 1 SQLite store"
+    )
+    assert page.inner_text("#ingest-card-files-cli") == "ingest counts 9 of them"
     page.wait_for_selector("#ingest-count:has-text('11 lines recorded in the range')")
     page.wait_for_selector("#ingest-problems .ag-cell:has-text('unexpected entry shape')")
     page.wait_for_selector("#ingest-grid .ag-cell:has-text('aaaaaaaa….jsonl')")

@@ -158,7 +158,11 @@ def test_logs_page(page: Any, server: str) -> None:
     page.goto(server + "/logs")
     page.wait_for_selector("#logs-count:has-text('7 matching lines (FATAL 1 · ERROR 2 · WARN 4)')")
     page.wait_for_selector("#logs-grid .ag-cell:has-text('uncaught exception: EADDRINUSE')")
-    page.wait_for_selector("#logs-grid a:has-text('s-main')")  # a known session is a link
+    # a known session is a link, named as on the Sessions page, its id the link's tooltip
+    page.wait_for_selector("#logs-grid a:has-text('agent:main:main')")
+    cell = page.locator("#logs-grid .ag-cell[col-id=session]:has(a:has-text('agent:main:main'))")
+    assert cell.first.get_attribute("title") == "s-main"
+    assert page.locator("#logs-grid a:has-text('s-main')").count() == 0
     page.wait_for_selector("#logs-levels .gtitle:has-text('Log lines per day by level')")
     assert "active" in (page.get_attribute("#nav-logs", "class") or "")
     shot(page, "logs")
@@ -203,15 +207,52 @@ def test_sessions_grid_opens_a_session(page: Any, server: str) -> None:
     page.goto(server + "/sessions?range=30d")
     page.wait_for_selector("#sessions-note:has-text('7 sessions active')")
     page.wait_for_selector("#sessions-grid a:has-text('agent:main:main')")
+    # opened sorted by End, newest first, and the header says so
+    page.wait_for_selector(
+        "#sessions-grid .ag-header-cell[col-id=end] .ag-sort-descending-icon:not(.ag-hidden)"
+    )
+    first = page.locator("#sessions-grid .ag-center-cols-container .ag-row[row-index='0']")
+    assert first.locator(".ag-cell[col-id=end]").inner_text() == "2025-03-15 10:45"
     shot(page, "sessions")
     page.click("#sessions-grid a:has-text('agent:main:main')")
     page.wait_for_selector("#session-cost:has-text('$2.50')")
     assert page.inner_text("#session-total") == "$2.80"
     assert "/session/s-main" in page.url
     assert "range=30d" in page.url
+    assert page.inner_text("#session-scope") == (
+        "Whole session, all time · all 3 calls lie in the selected range (Last 30 days, "
+        "2025-02-14 → 2025-03-15, UTC)"
+    )
     page.wait_for_selector("#session-tree .ag-cell:has-text('researcher')")
     page.wait_for_selector("#session-calls-fig .gtitle")
     shot(page, "session")
+
+
+def test_session_page_cut_by_the_range(page: Any, server: str) -> None:
+    """A range that holds part of a session: the page shows the whole session, says how much
+    of it the range holds, and shades the range on the calls chart."""
+    page.goto(server + "/session/s-main?range=custom&start=2025-03-15&end=2025-03-15")
+    page.wait_for_selector("#session-scope:has-text('1 of its 3 calls')")
+    assert page.inner_text("#session-scope") == (
+        "Whole session, all time · 1 of its 3 calls ($0.75 of $2.50) lies in the selected "
+        "range (2025-03-15 → 2025-03-15, UTC)"
+    )
+    assert page.inner_text("#session-calls") == "3"
+    assert page.inner_text("#session-cost") == "$2.50"
+    page.wait_for_selector("#session-calls-fig .legendtext:has-text('Selected range')")
+    shot(page, "session-range-cut")
+
+
+def test_overview_without_earlier_history(page: Any, server: str) -> None:
+    page.goto(server + "/?range=custom&start=2024-12-01&end=2024-12-09")
+    page.wait_for_selector("#card-cost-value:has-text('$0.01')")
+    assert page.inner_text("#previous-partial") == (
+        "No change is shown: the recorded history starts 2024-12-01, and there is no history "
+        "before it to compare with (the previous period runs from 2024-11-22 to 2024-11-30)."
+    )
+    assert page.inner_text("#card-cost-delta").strip() == ""
+    assert page.locator(".metric-delta:has-text('new vs previous')").count() == 0
+    shot(page, "overview-no-earlier-history")
 
 
 def test_alerts_acknowledge(page: Any, server: str) -> None:

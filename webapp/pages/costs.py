@@ -16,7 +16,7 @@ from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, empty_state, guarded
-from webapp.pricehints import REPRICE_HINT, overrides_file
+from webapp.pricehints import overrides_file, reprice_hint
 from webapp.queries import costs as QC
 from webapp.timeranges import local_datetime
 
@@ -39,6 +39,10 @@ UNPRICED_COLUMNS = [
     C.col("logged", "Logged cost", "money"),
     C.col("last", "Last call", minWidth=150),
 ]
+# The two differences the page shows, named the same in headers, subtitle and any export:
+# per model in USD, per call relative to the list price.
+DIFF_USD = "Logged − list ($)"
+DIFF_PCT = "Logged − list (%)"
 FLAG_COLUMNS = [
     C.col("provider", "Provider", minWidth=110),
     C.col("model", "Model", minWidth=160),
@@ -46,7 +50,13 @@ FLAG_COLUMNS = [
     C.col("zero_with_price", "Logged 0, list > 0", "int", minWidth=140),
     C.col("logged", "Logged", "money"),
     C.col("list_price", "List price", "money"),
-    C.col("difference", "Difference", "money"),
+    C.col(
+        "difference",
+        DIFF_USD,
+        "money",
+        minWidth=130,
+        headerTooltip="The flagged calls' logged cost minus their list price, in USD",
+    ),
 ]
 RECENT_COLUMNS = [
     C.col("time", "Time", minWidth=150),
@@ -54,7 +64,13 @@ RECENT_COLUMNS = [
     C.col("model", "Model", minWidth=160),
     C.col("logged", "Logged", "money"),
     C.col("list_price", "List price", "money"),
-    C.col("diff_pct", "Difference", "pct"),
+    C.col(
+        "diff_pct",
+        DIFF_PCT,
+        "pct",
+        minWidth=130,
+        headerTooltip="(logged − list) / list: the call's logged cost against its list price",
+    ),
     C.col("flag_text", "Flag", minWidth=130),
 ]
 _FLAGS = {"mismatch": "logged ≠ list", "zero": "logged 0"}
@@ -156,7 +172,7 @@ def _unpriced(rows: list[dict[str, Any]], view: View) -> Any:
         html.Div(
             [
                 "Fill in the prices, save the file, then recompute the stored costs with ",
-                html.Code(REPRICE_HINT, id="costs-reprice-hint"),
+                html.Code(reprice_hint(), id="costs-reprice-hint"),
                 ".",
             ],
             className="small",
@@ -194,7 +210,8 @@ def _disagreements(
             page_size=20 if len(recent) > 20 else None,
         ),
         subtitle="Calls whose logged cost differs from the list price by more than 5 %, and "
-        "calls logged at $0 although the model has a price. Difference = (logged − list) / "
+        f"calls logged at $0 although the model has a price. {DIFF_USD}: the flagged calls' "
+        f"logged cost minus their list price, in USD; {DIFF_PCT}: a call's (logged − list) / "
         "list.",
     )
 

@@ -1,6 +1,8 @@
 """Ingest: the health of what the ingestor reads, and what the "N errors, M warnings" at the end
-of ``agentbox-telemetry ingest`` were. Cards: the files tracked by state, lines read, errors
-and warnings recorded in the range, and the ingestor's last activity; the skipped files by
+of ``agentbox-telemetry ingest`` were. Cards: the files tracked by state and by kind (with how
+many of them the "N files" of ``ingest``'s closing line counts: not the ``sessions.json``
+indexes, nor gone or replaced files), lines read, errors and warnings recorded in the range,
+and the ingestor's last activity; the skipped files by
 reason with example paths; the errors and warnings by problem, the most recent 500 (time,
 severity, file, offset, reason, excerpt; CSV download of the raw values) and the files with
 the most.
@@ -173,6 +175,7 @@ def _card(
     hint: str,
     widths: tuple[int, int, int],
     color: str | None = None,
+    more: list[Any] | None = None,
 ) -> Any:
     """A card like :func:`components.metric_card`, with a line of detail instead of a change
     against the previous period (nothing here has one)."""
@@ -190,6 +193,7 @@ def _card(
                             style={"color": color} if color else None,
                         ),
                         html.Div(sub, id=f"{card_id}-sub", className="metric-delta text-secondary"),
+                        *(more or []),
                     ],
                     title=hint,
                 )
@@ -200,7 +204,7 @@ def _card(
         xs=xs,
         md=md,
         xl=xl,
-        className="mb-3",
+        className="mb-3 metric-col",
     )
 
 
@@ -208,6 +212,32 @@ def states_text(states: dict[str, int]) -> str:
     """``558 active · 548 archived · 0 gone · 0 skipped`` (+ replaced when there are such)."""
     order = [s for s in IQ.STATES if s in states]
     return " · ".join(f"{fmt.integer(states[s])} {s}" for s in order)
+
+
+def kinds_text(kinds: dict[str, int]) -> str:
+    """``1,064 transcripts · 42 gateway logs · 3 sessions.json``: the tracked files by kind
+    (transcripts always, the other kinds when there are such)."""
+    shown = [(name, n) for name, n in kinds.items() if n or name == "transcripts"]
+    return " · ".join(
+        f"{fmt.integer(n)} {name if n != 1 else _ONE.get(name, name)}" for name, n in shown
+    )
+
+
+_ONE = {"transcripts": "transcript", "gateway logs": "gateway log", "SQLite stores": "SQLite store"}
+
+
+def cli_text(files: dict[str, Any]) -> str:
+    """How many of the tracked files the closing line of ``ingest`` counts ("1106 files")."""
+    return f"ingest counts {fmt.integer(files['cli_files'])} of them"
+
+
+_FILES_HINT = (
+    "Every file and SQLite store the ingestor tracks (all time), by state and by kind. "
+    'The closing line of agentbox-telemetry ingest ("N files") counts the transcripts, '
+    "SQLite stores and gateway logs a pass finds: the tracked ones still there, without the "
+    "sessions.json indexes (read for keys and kinds, not counted there), gone files, and "
+    "files replaced by a new file at their path."
+)
 
 
 def cards(view: View, files: dict[str, Any], counts: dict[str, int]) -> Any:
@@ -225,8 +255,20 @@ def cards(view: View, files: dict[str, Any], counts: dict[str, int]) -> Any:
                 "Files tracked",
                 fmt.integer(files["files"]),
                 states_text(files["states"]),
-                hint="Every file and SQLite store the ingestor tracks (all time), by state",
+                hint=_FILES_HINT,
                 widths=(12, 6, 3),
+                more=[
+                    html.Div(
+                        kinds_text(files["kinds"]),
+                        id="ingest-card-files-kinds",
+                        className="metric-delta text-secondary",
+                    ),
+                    html.Div(
+                        cli_text(files),
+                        id="ingest-card-files-cli",
+                        className="metric-delta text-secondary",
+                    ),
+                ],
             ),
             _card(
                 "ingest-card-lines",

@@ -1,6 +1,7 @@
 """Logs: the OpenClaw gateway's log lines (``gateway_events``) in the range: lines per bucket
 stacked by level, filters by level (default WARN and above), subsystem and message text, and
-the most recent matching lines with a link to their session when the ingestor has it.
+the most recent matching lines with a link to their session when the ingestor has it (named
+as on the Sessions page, its id as the link's tooltip).
 
 The global range and time zone apply; the agent filter applies to a line's agent (the one it
 names, else its session's; lines with neither are always shown); kind, provider and model
@@ -20,7 +21,9 @@ from webapp import components as C
 from webapp import figures as F
 from webapp import format as fmt
 from webapp.pagekit import View, guarded, range_hint
+from webapp.pricehints import cli_command
 from webapp.queries import logs as LQ
+from webapp.queries.sessions import session_names
 from webapp.timeranges import auto_bucket, bucket_starts, local_datetime
 
 COLUMNS = [
@@ -45,7 +48,11 @@ COLUMNS = [
     C.col("subsystem", "Subsystem", minWidth=130, maxWidth=220),
     C.col("message", "Message", minWidth=360, flex=3, tooltipField="message"),
     C.col("agent", "Agent", maxWidth=130),
-    C.col("session", "Session", "link", minWidth=130, maxWidth=220),
+    # named as on the Sessions page (label, else title, else key, else id), the id as its
+    # tooltip; the id and name as plain columns too, for a CSV export (C.grid leaves links out)
+    C.col("session", "Session", "link", minWidth=130, maxWidth=220, tooltipField="session_id"),
+    C.col("session_id", "Session id", hide=True),
+    C.col("session_name", "Session name", hide=True),
 ]
 _NO_LOGS_HELP = [
     html.P(
@@ -65,7 +72,7 @@ _NO_LOGS_HELP = [
         [
             "OpenClaw deletes log files older than 24 hours, so lines are kept only if the "
             "ingestor runs continuously: ",
-            html.Code("agentbox-telemetry ingest --watch"),
+            html.Code(f"{cli_command()} ingest --watch"),
             ".",
         ],
         className="mb-0",
@@ -138,13 +145,18 @@ def _buckets(view: View, extent: tuple[int, int] | None) -> tuple[str, list[int]
     return unit, bucket_starts(span[0], span[1], unit, view.tz)
 
 
-def _row(r: dict[str, Any], view: View) -> dict[str, Any]:
-    sid = r["session_id"]
+def _row(r: dict[str, Any], view: View, names: dict[str, str]) -> dict[str, Any]:
+    """A grid row; ``names``: the known sessions' names (:func:`session_names`). A session
+    the database does not hold is its id, as plain text (no page to link to)."""
+    sid = r["session_id"] or ""
+    name = names.get(sid, sid) if r["session_known"] else sid
     if sid and r["session_known"]:
-        session = C.session_link(sid, sid[:18], view.search)
+        session = C.session_link(sid, name, view.search)
     else:
-        session = (sid or "").replace("[", "(").replace("]", ")")
+        session = sid.replace("[", "(").replace("]", ")")
     return {
+        "session_id": sid,
+        "session_name": name,
         "time": local_datetime(r["time_ms"], view.tz).strftime("%Y-%m-%d %H:%M:%S"),
         "level": LQ.level_name(r["level_id"]) if r["level_id"] is not None else r["level"] or "",
         "subsystem": r["subsystem"] or "",
@@ -189,7 +201,7 @@ def body(conn: Any, view: View, q: LQ.LogQuery) -> tuple[Any, Any]:
                     "It was created by an older version of the ingestor. Upgrade its schema "
                     "(the other pages keep working meanwhile), then ingest again:"
                 ),
-                C.commands(["agentbox-telemetry db upgrade", "agentbox-telemetry ingest"]),
+                C.commands([f"{cli_command()} db upgrade", f"{cli_command()} ingest"]),
             ],
             tone="warning",
             panel_id="logs-upgrade",
@@ -200,6 +212,7 @@ def body(conn: Any, view: View, q: LQ.LogQuery) -> tuple[Any, Any]:
     series = LQ.log_series(conn, view.filters, q, starts)
     recent = LQ.recent_logs(conn, view.filters, q, LQ.RECENT_LIMIT)
     options = _subsystem_options(LQ.log_subsystems(conn, view.filters, q), q.subsystems)
+    names = session_names(conn, (r["session_id"] for r in recent if r["session_known"]))
     summary = _summary(series, len(recent))
     agent_note = (
         " · the agent filter applies to lines that name an agent" if view.state.agents else ""
@@ -209,7 +222,7 @@ def body(conn: Any, view: View, q: LQ.LogQuery) -> tuple[Any, Any]:
             "Most recent lines",
             C.grid(
                 "logs-grid",
-                [_row(r, view) for r in recent],
+                [_row(r, view, names) for r in recent],
                 COLUMNS,
                 height=min(110 + 42 * len(recent), 600),
             ),

@@ -48,6 +48,7 @@ def body(conn: Any, view: View) -> Any:
     for r in series:
         r["name"] = f"{r['provider']}/{r['model']}"
     names = [f"{r['provider']}/{r['model']}" for r in rows]
+    colors = F.key_colors(names)  # a model's colour, the same in both charts and every range
     cost_fig = F.stacked_by_key(
         series,
         view.tz,
@@ -57,8 +58,13 @@ def body(conn: Any, view: View) -> Any:
         "Cost (USD)",
         unit=unit,
         starts=starts,
+        colors=colors,
     )
-    share_fig = F.share_donut(names, [r["cost"] for r in rows], "Share of cost")
+    share_fig = F.share_donut(names, [r["cost"] for r in rows], "Share of cost", colors)
+    tokens_fig = F.token_breakdown(rows)
+    calls_fig = F.hbar(names, [r["calls"] for r in rows], "Calls per model", "Calls")
+    # side by side: one height, enough for every model's bar in both
+    bars_h = max(F.chart_heights(tokens_fig, 340)[0], F.chart_heights(calls_fig, 340)[0])
     columns = COLUMNS
     if view.list_price:
         FC.mark_list_price(cost_fig)
@@ -93,22 +99,8 @@ def body(conn: Any, view: View) -> Any:
             ),
             dbc.Row(
                 [
-                    dbc.Col(C.section("", C.graph("models-tokens", F.token_breakdown(rows))), lg=6),
-                    dbc.Col(
-                        C.section(
-                            "",
-                            C.graph(
-                                "models-calls",
-                                F.hbar(
-                                    names,
-                                    [r["calls"] for r in rows],
-                                    "Calls per model",
-                                    "Calls",
-                                ),
-                            ),
-                        ),
-                        lg=6,
-                    ),
+                    dbc.Col(C.section("", C.graph("models-tokens", tokens_fig, bars_h)), lg=6),
+                    dbc.Col(C.section("", C.graph("models-calls", calls_fig, bars_h)), lg=6),
                 ],
                 className="g-3",
             ),

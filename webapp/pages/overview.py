@@ -1,5 +1,9 @@
 """Overview: the range's headline numbers, each with its change against the previous period
-of equal length, plus cost over time and the cost share per model."""
+of equal length, plus cost over time and the cost share per model.
+
+When the previous period lies wholly before the first recorded call or message, there is
+nothing to compare with: the cards show no change (not "new" against an empty period) and a
+note says the history starts later; when it is only partly covered, a note says so."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, guarded, range_hint
-from webapp.timeranges import local_label
+from webapp.timeranges import local_label, span_text
 
 
 def layout(search: str = "", **_: Any) -> Any:
@@ -34,14 +38,21 @@ def range_caption(view: View, conn: Any = None) -> str:
         return f"All time · {view.tz}"
     assert rng.since_ms is not None
     assert rng.until_ms is not None
-    first = local_label(rng.since_ms, "hour" if rng.since_ms % 86_400_000 else "day", view.tz)
-    last = local_label(rng.until_ms - 1, "day", view.tz)
-    return f"{rng.label} · {first} → {last} ({view.tz})"
+    return f"{rng.label} · {span_text(rng.since_ms, rng.until_ms, view.tz)} ({view.tz})"
 
 
 def cards(conn: Any, view: View) -> Any:
     cur = Q.overview(conn, view.filters)
     prev_f = view.previous()
+    extent = Q.data_extent(conn) if prev_f is not None else None
+    note = _previous_note(view, prev_f, extent)
+    if (
+        prev_f is not None
+        and prev_f.until_ms is not None
+        and extent
+        and extent[0] >= prev_f.until_ms
+    ):
+        prev_f = None  # no history at all in the previous period: nothing to compare with
     prev = Q.overview(conn, prev_f) if prev_f else None
 
     def d(key: str) -> tuple[str, int]:
@@ -93,11 +104,10 @@ def cards(conn: Any, view: View) -> Any:
         ),
     ]
     hint = range_hint(conn, view) if not (cur["calls"] or cur["sessions"]) else None
-    partial = _partial_previous(conn, view, prev_f)
     return html.Div(
         [
             html.Div(range_caption(view), id="range-caption", className="range-caption"),
-            *([partial] if partial is not None else []),
+            *([note] if note is not None else []),
             *([hint] if hint is not None else []),
             dbc.Row(row1, className="g-3"),
             dbc.Row(row2, className="g-3"),
@@ -105,16 +115,26 @@ def cards(conn: Any, view: View) -> Any:
     )
 
 
-def _partial_previous(conn: Any, view: View, prev: Any) -> Any:
-    """A note when the period the changes compare with starts before the first recorded
-    data: a "+140%" against half a period of history is no trend."""
-    if prev is None or prev.since_ms is None:
+def _previous_note(view: View, prev: Any, extent: tuple[int, int] | None) -> Any:
+    """A note when the period the changes compare with starts before the first recorded data
+    (``extent``: the data's first and end ms): a "+140%" against half a period of history is
+    no trend, and a period wholly before the history has nothing to compare with (the cards
+    then show no change). One element either way (``previous-partial``, its first id)."""
+    if prev is None or prev.since_ms is None or prev.until_ms is None or extent is None:
         return None
-    extent = Q.data_extent(conn)
-    if extent is None or extent[0] <= prev.since_ms:
+    if extent[0] <= prev.since_ms:
         return None
     first = local_label(extent[0], "day", view.tz)
     start = local_label(prev.since_ms, "day", view.tz)
+    if extent[0] >= prev.until_ms:
+        last = local_label(prev.until_ms - 1, "day", view.tz)
+        return html.Div(
+            f"No change is shown: the recorded history starts {first}, and there is no "
+            f"history before it to compare with (the previous period runs from {start} to "
+            f"{last}).",
+            id="previous-partial",
+            className="range-caption",
+        )
     return html.Div(
         f"Changes compare with the previous period, from {start}, but the recorded history "
         f"starts {first}: that period is only partly covered.",

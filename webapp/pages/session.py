@@ -1,7 +1,17 @@
 """One session (``/session/<id>``): its metadata and parent, calls over time with the cost of
 each, tokens and cost per model, its tool calls with status and duration, and its
 sub-agents / forks as a tree with own cost and cost including children (for a cron run: the
-job's other runs). Numbers here cover the whole session, not only the selected range."""
+job's other runs).
+
+Decision: this page always shows the whole session, all time, whatever the selected range and
+the Agent, Kind, Provider and Model filters. A session is one conversation: its calls chart,
+running total, tree and tool calls only make sense complete, and a range that cuts it (a
+session across midnight, a custom day) would otherwise show a fragment with no sign of what is
+missing. The page says so plainly under its title, where a range caption would be
+(``session-scope``): "Whole session, all time" and, for a range other than all time, how many
+of its calls (and how much of its cost) fall in the selected range, so the numbers of its row
+on the Sessions page (which counts the range only) can be found again. The range stays in the
+URL, so every link from here (parent, tree, cron runs, the navigation) keeps it."""
 
 from __future__ import annotations
 
@@ -20,8 +30,8 @@ from webapp import figures_costs as FC
 from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, guarded
-from webapp.queries.sessions import session_name, session_tool_counts
-from webapp.timeranges import local_datetime
+from webapp.queries.sessions import session_calls_between, session_name, session_tool_counts
+from webapp.timeranges import local_datetime, span_text
 
 MODEL_COLUMNS = [
     C.col("name", "Provider / model"),
@@ -111,10 +121,77 @@ def nice_cost_axes(fig: dict[str, Any]) -> dict[str, Any]:
     return fig
 
 
+RANGE_BAND_COLOR = "rgba(76, 120, 168, 0.12)"
+
+
+def mark_range(fig: dict[str, Any], calls: Sequence[dict[str, Any]], view: View) -> dict[str, Any]:
+    """The calls figure with the selected range shaded (a legend entry "Selected range") where
+    it cuts the session: the page shows every call, the band shows which ones the range
+    holds. Nothing for all time or a range holding the whole session; the band is clipped to
+    the session's calls, so a range far away does not stretch the time axis."""
+    rng = view.range
+    if rng.since_ms is None or rng.until_ms is None or not calls or len(fig.get("data") or []) != 2:
+        return fig
+    first, last = calls[0]["ts_ms"], calls[-1]["ts_ms"]
+    if rng.since_ms <= first and last < rng.until_ms:
+        return fig
+    lo, hi = max(rng.since_ms, first), min(rng.until_ms, last)
+    if lo > hi:
+        return fig
+    x0, x1 = (local_datetime(ms, view.tz).isoformat() for ms in (lo, hi))
+    band = {
+        "type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "x0": x0, "x1": x1,
+        "fillcolor": RANGE_BAND_COLOR, "line": {"width": 0}, "layer": "below",
+        "showlegend": True, "name": "Selected range", "legendrank": 1002,
+    }  # fmt: skip
+    layout = fig.setdefault("layout", {})
+    layout["shapes"] = [*(layout.get("shapes") or []), band]
+    return fig
+
+
 def _fact(label: str, value: Any) -> Any:
     return html.Div(
         [html.Span(label + ": ", className="text-secondary"), value], className="kpi-inline"
     )
+
+
+def _calls(n: int) -> str:
+    return f"{fmt.integer(n)} call{'' if n == 1 else 's'}"
+
+
+def scope_text(
+    view: View, calls: int, cost: float, in_range: tuple[int, float] | None, filtered: bool
+) -> str:
+    """What this page counts, said where a range caption would be: the whole session, and how
+    much of it the selected range holds (``in_range``: its calls and cost there; None for all
+    time). ``filtered``: the view has Agent, Kind, Provider or Model filters (not applied)."""
+    text = "Whole session, all time"
+    if in_range is not None:
+        n, part = in_range
+        where = f"the selected range ({_range_words(view)})"
+        if calls == 0:
+            text += " · it has no LLM call"
+        elif n == calls:
+            both = "its" if calls == 1 else "all"
+            text += f" · {both} {_calls(calls)} {'lies' if calls == 1 else 'lie'} in {where}"
+        elif n == 0:
+            text += f" · none of its {_calls(calls)} lies in {where}"
+        else:
+            text += (
+                f" · {fmt.integer(n)} of its {_calls(calls)} ({fmt.money(part)} of "
+                f"{fmt.money(cost)}) {'lies' if n == 1 else 'lie'} in {where}"
+            )
+    if filtered:
+        text += " · the Agent, Kind, Provider and Model filters do not apply here"
+    return text
+
+
+def _range_words(view: View) -> str:
+    rng = view.range
+    assert rng.since_ms is not None and rng.until_ms is not None
+    span = span_text(rng.since_ms, rng.until_ms, view.tz)
+    label = "" if view.state.range == "custom" else f"{rng.label}, "
+    return f"{label}{span}, {view.tz}"
 
 
 def body(conn: Any, view: View, session_id: str) -> Any:
@@ -131,6 +208,21 @@ def body(conn: Any, view: View, session_id: str) -> Any:
     n_tools, n_tool_errors = session_tool_counts(conn, session_id)
     tree = Q.session_tree(conn, session_id, list_price=lp)
     total_cost = sum(m["cost"] for m in models)
+    n_calls = sum(m["calls"] for m in models)
+    rng = view.range
+    in_range = (
+        None
+        if rng.all_time
+        else session_calls_between(conn, session_id, rng.since_ms, rng.until_ms, list_price=lp)
+    )
+    st = view.state
+    scope = scope_text(
+        view,
+        n_calls,
+        total_cost,
+        in_range,
+        bool(st.agents or st.kinds or st.providers or st.models),
+    )
     tokens = sum(m["input"] + m["output"] + m["cache_read"] + m["cache_write"] for m in models)
     parent = None
     if info.get("parent_session_id"):
@@ -150,7 +242,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
     if parent is not None:
         facts.append(_fact("Parent", parent))
     kpis = [
-        _fact("Calls", html.B(fmt.integer(sum(m["calls"] for m in models)), id="session-calls")),
+        _fact("Calls", html.B(fmt.integer(n_calls), id="session-calls")),
         _fact(
             "Failed calls",
             html.B(fmt.integer(sum(m["failed"] for m in models)), id="session-failed"),
@@ -175,7 +267,7 @@ def body(conn: Any, view: View, session_id: str) -> Any:
         }
         for t in tools
     ]
-    calls_fig = nice_cost_axes(F.session_calls(calls, tz))
+    calls_fig = mark_range(nice_cost_axes(F.session_calls(calls, tz)), calls, view)
     if lp:
         FC.mark_list_price(calls_fig)
     tree_rows = [
@@ -194,7 +286,8 @@ def body(conn: Any, view: View, session_id: str) -> Any:
     ]
     parts: list[Any] = [
         html.H3(session_name(info), className="page-title", id="session-title"),
-        html.Div(html.Code(session_id), className="mb-2 small"),
+        html.Div(html.Code(session_id), className="mb-1 small"),
+        html.Div(scope, id="session-scope", className="range-caption"),
         C.section("", html.Div(facts, className="mb-2"), html.Div(kpis)),
         C.section("", C.graph("session-calls-fig", calls_fig)),
         dbc.Row(

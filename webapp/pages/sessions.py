@@ -1,6 +1,8 @@
 """Sessions: a sortable, filterable grid of the sessions active in the range (numbers count
 the calls in the range), each linking to its session page, with CSV download of the raw
-values (session id and name, plain numbers, ISO 8601 times)."""
+values (session id and name, plain numbers, ISO 8601 times). It opens sorted by End, newest
+first, with the column's sort marker; when the range holds more sessions than the grid shows,
+the ones shown are the most recently active in the range."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ from webapp import format as fmt
 from webapp import queries as Q
 from webapp.pagekit import View, empty_state, guarded
 
+# Times as instants (ISO 8601 with the zone's offset): an hour repeated when summer time ends
+# sorts by when it happened, not by its text.
+_BY_INSTANT = {
+    # a function expression (what dash-ag-grid's safe evaluator accepts, with d3 in scope)
+    "function": "(function (a, b) { return (a ? +d3.isoParse(a) : 0) - "
+    "(b ? +d3.isoParse(b) : 0); })"
+}
 COLUMNS = [
     C.col("session", "Session", "link", pinned="left", width=190, tooltipField="name"),
     # what a CSV export holds instead of the link (C.grid leaves links out): id and name
@@ -32,8 +41,9 @@ COLUMNS = [
     ),
     C.col("channel", "Channel"),
     C.col("models", "Models", width=180),
-    C.col("start", "Start", "datetime"),
-    C.col("end", "End", "datetime"),
+    C.col("start", "Start", "datetime", comparator=_BY_INSTANT),
+    # the grid opens sorted by it, newest first (its header shows the marker), as grid_rows are
+    C.col("end", "End", "datetime", comparator=_BY_INSTANT, sort="desc"),
     C.col("calls", "Calls", "int"),
     C.col("failed", "Failed calls", "int"),
     C.col("tokens", "Tokens", "int"),
@@ -44,11 +54,14 @@ COLUMNS = [
 
 
 def grid_rows(rows: list[dict[str, Any]], view: View) -> list[dict[str, Any]]:
-    """The grid's rows: raw values (what a CSV export gets), shown through the columns'
-    formatters. Start and end are ISO 8601 local times with the zone's offset; the cost is
-    rounded to 1e-9 USD only, as in the JSON reports (no floating-point noise such as
-    0.27306495000000003, and nothing a sum of the column could drift by)."""
+    """The grid's rows, newest end first (the order the grid opens in, with the End column's
+    sort marker; ties: latest start, then id): raw values (what a CSV export gets), shown
+    through the columns' formatters. Start and end are ISO 8601 local times with the zone's
+    offset; the cost is rounded to 1e-9 USD only, as in the JSON reports (no floating-point
+    noise such as 0.27306495000000003, and nothing a sum of the column could drift by)."""
     out = []
+    rows = sorted(rows, key=lambda r: r["session_id"])
+    rows.sort(key=lambda r: (r["ended_ms"] or 0, r["started_ms"] or 0), reverse=True)
     search = view.search  # computed once: it encodes the whole view state
     zone = ZoneInfo(view.tz)
 

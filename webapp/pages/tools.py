@@ -138,7 +138,9 @@ def trends(conn: Any, view: View) -> Any:
     unit, starts = view.buckets(conn)
     series, fams = Q.run_parallel(
         conn,
-        lambda c: Q.top_tool_series(c, view.filters, starts, 8) if starts else [],
+        # every tool: the chart shows the 8 most used and sums the rest as "other", so that
+        # it adds up to the table
+        lambda c: Q.tool_series(c, view.filters, starts) if starts else [],
         lambda c: Q.exec_families(c, view.filters),
     )
     return dbc.Row(
@@ -156,6 +158,7 @@ def trends(conn: Any, view: View) -> Any:
                             f"Tool calls per {unit}",
                             "Calls",
                             money=False,
+                            top=8,
                             unit=unit,
                             starts=starts,
                         ),

@@ -172,31 +172,55 @@ def conditions(
 # --- files ----------------------------------------------------------------------------------
 
 
+#: How the page names each kind of tracked file (``sources.kind``), in the order it lists them.
+KIND_NAMES = {
+    "jsonl": "transcripts",
+    "jsonl_zst": "transcripts",
+    "gateway_log": "gateway logs",
+    "sqlite_store": "SQLite stores",
+    "sessions_index": "sessions.json",
+}
+
+
 def file_summary(conn: Connection, f: Filters) -> dict[str, Any]:
-    """The tracked files, all time: ``{states: {state: files}, files, lines, last_seen_ms}``
-    (``last_seen_ms``: the newest time a file was registered, read, renamed or found gone;
-    None without files). One read of ``sources`` (no index on ``state``)."""
+    """The tracked files, all time: ``{states: {state: files}, kinds: {name: files}, files,
+    cli_files, lines, last_seen_ms}``. ``kinds`` counts by :data:`KIND_NAMES` (JSONL and zstd
+    transcripts together), every name present. ``cli_files`` is what the closing line of
+    ``agentbox-telemetry ingest`` counts as files: the transcripts, SQLite stores and gateway
+    logs a pass finds, so the tracked ones still there (not gone, not replaced by a new file
+    at their path), without the ``sessions.json`` indexes (read, but not counted).
+    ``last_seen_ms``: the newest time a file was registered, read, renamed or found gone; None
+    without files. One read of ``sources`` (no index on ``state``)."""
     stmt = (
         select(
             src.c.state,
+            src.c.kind,
             func.count().label("files"),
             func.sum(src.c.lines).label("lines"),
             func.max(src.c.last_seen_ms).label("last"),
         )
         .where(*agent_cond(f))
-        .group_by(src.c.state)
+        .group_by(src.c.state, src.c.kind)
     )
     states = {"active": 0, "archived": 0, "gone": 0, "skipped": 0}  # + "replaced" if any
+    kinds = dict.fromkeys(KIND_NAMES.values(), 0)
     lines = 0
+    cli = 0
     last: int | None = None
-    for state, files, n, newest in conn.execute(stmt):
+    for state, kind, files, n, newest in conn.execute(stmt):
         states[state] = states.get(state, 0) + int(files)
+        name = KIND_NAMES.get(kind, kind)
+        kinds[name] = kinds.get(name, 0) + int(files)
+        if kind != "sessions_index" and state not in ("gone", "replaced"):
+            cli += int(files)
         lines += int(n or 0)
         if newest is not None and (last is None or int(newest) > last):
             last = int(newest)
     return {
         "states": states,
+        "kinds": kinds,
         "files": sum(states.values()),
+        "cli_files": cli,
         "lines": lines,
         "last_seen_ms": last,
     }
@@ -387,6 +411,7 @@ def error_files(
 
 __all__ = [
     "GROUP_LIMIT",
+    "KIND_NAMES",
     "PROBLEM_RULES",
     "RECENT_LIMIT",
     "SEVERITIES",

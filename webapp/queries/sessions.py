@@ -279,6 +279,28 @@ def session_tool_calls(conn: Connection, session_id: str, limit: int = 500) -> l
     return mappings(conn, stmt)
 
 
+def session_calls_between(
+    conn: Connection,
+    session_id: str,
+    since_ms: int | None,
+    until_ms: int | None,
+    list_price: bool = False,
+) -> tuple[int, float]:
+    """The session's LLM calls whose own timestamp lies in ``[since_ms, until_ms)`` (None: no
+    bound) and their cost (or list price): how much of the whole session a range holds, the
+    numbers its Sessions grid row shows without filters."""
+    u = usage
+    conds = [u.c.session_id == session_id]
+    if since_ms is not None:
+        conds.append(u.c.ts_ms >= since_ms)
+    if until_ms is not None:
+        conds.append(u.c.ts_ms < until_ms)
+    n, cost = conn.execute(
+        select(func.count(), func.sum(call_cost(list_price))).where(*conds)
+    ).one()
+    return int(n or 0), float(cost or 0)
+
+
 def session_tool_counts(conn: Connection, session_id: str) -> tuple[int, int]:
     """The whole session's tool calls and, of them, those with status error (the Sessions
     grid's "Tool calls" and "Tool errors" over all time)."""
