@@ -13,11 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_pages import SHOTS, _serve, browser, page, server  # noqa: F401  (fixtures)
-
-from ingestor.config import IngestSettings
-from ingestor.daemon import build
-from ingestor.demo import DemoOptions, generate
+from test_pages import SHOTS, _serve, browser, ingest_demo, page, server  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -155,13 +151,7 @@ def test_session_cost_axes(page: Any, server: str) -> None:  # noqa: F811
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(dashboard URL, the session with the most models and calls) on a 4-day demo."""
-    root = tmp_path_factory.mktemp("grid-demo")
-    generate(root / "state", DemoOptions(seed=5, days=4))
-    db = root / "demo.sqlite"
-    settings = IngestSettings(db_url=f"sqlite:///{db}", sources=(root / "state",), host_id="t")
-    engine, pipe = build(settings)
-    pipe.run_pass([root / "state"])
-    engine.dispose()
+    db = ingest_demo(tmp_path_factory.mktemp("grid-demo"))
     with sqlite3.connect(db) as c:
         (busiest,) = c.execute(
             "SELECT session_id FROM usage GROUP BY session_id "

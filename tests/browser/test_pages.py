@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 
 from webapp_seed import NOW_MS, seed_small  # noqa: E402
+
+from ingestor.config import IngestSettings  # noqa: E402
+from ingestor.daemon import build  # noqa: E402
+from ingestor.demo import DemoOptions, generate  # noqa: E402
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,15 +95,33 @@ class Console:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = ctx.new_page()
+@contextmanager
+def new_page(browser: Any, width: int = 1440, height: int = 1000, **ctx: Any) -> Iterator[Any]:
+    """A page in a fresh browser context; a console error fails the test at its end."""
+    context = browser.new_context(viewport={"width": width, "height": height}, **ctx)
+    pg = context.new_page()
     pg.set_default_timeout(15_000)
     console = Console(pg)
     yield pg
-    ctx.close()
+    context.close()
     assert console.errors == [], f"browser console errors: {console.errors}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    with new_page(browser) as pg:
+        yield pg
+
+
+def ingest_demo(root: Path, days: int = 4, seed: int = 5) -> Path:
+    """A demo state dir under ``root`` ingested into ``root/demo.sqlite`` (its path)."""
+    generate(root / "state", DemoOptions(seed=seed, days=days))
+    db = root / "demo.sqlite"
+    settings = IngestSettings(db_url=f"sqlite:///{db}", sources=(root / "state",), host_id="t")
+    engine, pipe = build(settings)
+    pipe.run_pass([root / "state"])
+    engine.dispose()
+    return db
 
 
 def shot(page: Any, name: str) -> None:

@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pages import SHOTS, Console, _serve, browser, server, shot  # noqa: F401  (fixtures)
+from test_pages import (  # noqa: F401  (fixtures)
+    SHOTS,
+    _serve,
+    browser,
+    ingest_demo,
+    new_page,
+    server,
+    shot,
+)
 from webapp_seed import seed_empty
-
-from ingestor.config import IngestSettings
-from ingestor.daemon import build
-from ingestor.demo import DemoOptions, generate
 
 pytestmark = pytest.mark.browser
 
@@ -25,36 +29,19 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A 4-day demo: eleven models, ten tools (more than a chart shows one by one)."""
-    root = tmp_path_factory.mktemp("phone-demo")
-    generate(root / "state", DemoOptions(seed=5, days=4))
-    db = root / "demo.sqlite"
-    settings = IngestSettings(db_url=f"sqlite:///{db}", sources=(root / "state",), host_id="t")
-    engine, pipe = build(settings)
-    pipe.run_pass([root / "state"])
-    engine.dispose()
-    yield from _serve(db)
+    yield from _serve(ingest_demo(tmp_path_factory.mktemp("phone-demo")))
 
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(15_000)
-    console = Console(pg)
-    yield pg
-    ctx.close()
-    assert console.errors == [], f"browser console errors: {console.errors}"
+    with new_page(browser, 390, 844, is_mobile=True) as pg:
+        yield pg
 
 
 @pytest.fixture
 def desk(browser: Any) -> Iterator[Any]:  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-    pg = ctx.new_page()
-    pg.set_default_timeout(15_000)
-    console = Console(pg)
-    yield pg
-    ctx.close()
-    assert console.errors == [], f"browser console errors: {console.errors}"
+    with new_page(browser) as pg:
+        yield pg
 
 
 def test_menu_closes_after_choosing_a_page(phone: Any, server: str) -> None:  # noqa: F811
