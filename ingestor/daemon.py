@@ -144,11 +144,13 @@ class Daemon:
         self._watch_more(obs)
         return obs
 
-    def _watch_more(self, obs: Any) -> None:
+    def _watch_more(self, obs: Any) -> bool:
         """Watch every source that exists now (one missing at the start may appear later), the
         folders an openclaw.json moved session stores and logs to, and the folder of each
         transcript a sessions.json names outside them (an absolute ``sessionFile``): their
-        appends then wake the daemon too, not only the rescans."""
+        appends then wake the daemon too, not only the rescans. True when a folder was added:
+        what changed in it between the pass that found it and its watch is then read by
+        another pass at once, not at the next rescan."""
         roots = [Path(s) for s in self.settings.sources]
         wanted = [(p if p.is_dir() else p.parent, True) for p in roots if p.exists()]
         wanted += [
@@ -162,13 +164,16 @@ class Daemon:
                 for f, _agent in named:
                     if not any(f.is_relative_to(r) for r in roots) and f.parent.is_dir():
                         wanted.append((f.parent, False))
+        added = False
         for d, recursive in wanted:
             if str(d) not in self._watched:
                 try:
                     obs.schedule(self._hint, str(d), recursive=recursive)
+                    added = True
                 except OSError as exc:  # e.g. out of inotify watches: the rescans still see it
                     log.warning("cannot watch %s: %s", d, exc)
                 self._watched.add(str(d))
+        return added
 
     def run(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -187,7 +192,8 @@ class Daemon:
                     self.wake.clear()
                     time.sleep(DEBOUNCE_S)  # let a burst of appends land in one pass
                     self._pass()
-                    self._watch_more(obs)
+                    if self._watch_more(obs):
+                        self.wake.set()
                     last_scan = time.monotonic()
                 if time.monotonic() - last_beat >= self.settings.heartbeat_interval_s:
                     last_beat = time.monotonic()

@@ -105,3 +105,56 @@ def test_watch_follows_a_session_file_outside_the_state_dir(
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+
+
+def test_an_append_before_a_new_folder_is_watched_is_read_at_once(
+    tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    """The pass that finds a folder to watch (an outside sessionFile's) commits before the
+    watch exists: an append landing in between has no event. The daemon then runs another
+    pass at once instead of waiting for the rescan (600 s here). In-process, with the append
+    made exactly in that window."""
+    import json
+    import threading
+
+    from ingestor.config import IngestSettings
+    from ingestor.daemon import Daemon, build
+
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    f = elsewhere / f"{SID}.jsonl"
+    f.write_bytes(b"\n".join(sample_lines[:9]) + b"\n")  # two calls
+    entry = {"sessionId": SID, "updatedAt": 1, "sessionFile": str(f)}
+    (d / "sessions.json").write_text(json.dumps({"agent:main:main": entry}))
+    db = tmp_path / "db.sqlite"
+    settings = IngestSettings(
+        db_url=f"sqlite:///{db}",
+        sources=(tmp_path / "state",),
+        host_id="h",
+        watch=True,
+        rescan_interval_s=600,
+    )
+    engine, pipe = build(settings)
+    daemon = Daemon(settings, engine, pipe)
+    first_pass = daemon._pass
+
+    def pass_then_append() -> None:
+        first_pass()
+        if daemon.passes == 1:  # after the first commit, before the folder is watched
+            with f.open("ab") as fh:
+                fh.write(b"\n".join(sample_lines[9:]) + b"\n")
+
+    daemon._pass = pass_then_append  # type: ignore[method-assign]
+    t = threading.Thread(target=daemon.run)
+    t.start()
+    try:
+        wait_for(lambda: calls(db) == 8)
+        assert daemon.passes == 2
+    finally:
+        daemon.stop.set()
+        daemon.wake.set()
+        t.join(30)
+        engine.dispose()
+    assert not t.is_alive()
