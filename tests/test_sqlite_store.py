@@ -504,3 +504,28 @@ def test_a_sub_agent_parent_is_its_keys_current_session(sqlite_url: str, tmp_pat
         )
     finally:
         w.close()
+
+
+def test_a_cursor_from_before_its_stamps_gets_one_without_a_reread(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Cursors written before revision 0006 have no stamp: the next pass stamps them from the
+    store as it is (nothing read again) and later rewrites below them are seen."""
+    state = tmp_path / "state"
+    w = Writer(state)
+    try:
+        w.append("s-old", [_header("s-old"), *(_call_in(i, "a", 10) for i in range(1, 4))])
+        engine, pipe = build(IngestSettings(db_url=sqlite_url, sources=(state,), host_id="h"))
+        assert pipe.run_pass([state]).calls == 3
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE source_cursors SET position_ref = NULL"))
+            conn.execute(text("UPDATE sources SET size = NULL"))  # the store looks changed
+        s = pipe.run_pass([state])
+        assert (s.lines, s.calls) == (0, 0)
+        assert _one(engine, "SELECT position_ref FROM source_cursors") is not None
+        w.conn.execute("DELETE FROM transcript_events WHERE seq = 3")
+        w.append("s-old", [_call_in(3, "b", 500)], start=3)
+        assert pipe.run_pass([state]).calls == 1
+        assert sum(_calls_by_id(engine).values()) == 3 * 10 + 500
+    finally:
+        w.close()
