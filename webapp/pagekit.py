@@ -20,7 +20,7 @@ from webapp import components as C
 from webapp import queries as Q
 from webapp.context import AppContext, get_context
 from webapp.queries.usage import has_activity
-from webapp.spikes import spikes
+from webapp.spikes import history_index, spikes
 from webapp.state import ViewState, to_query, with_changes
 from webapp.timeranges import HOUR_MS, TimeRange, auto_bucket, bucket_starts, resolve_range
 
@@ -92,6 +92,7 @@ class View:
         starting on a spike's day marked nothing: it had no history)."""
         window = Q.SPIKE_WINDOW
         before: list[float] = []
+        bounds = list(starts)
         if self.range.since_ms is not None and starts:
             # the longest a bucket can be (a day that leaves summer time has 25 hours)
             longest = HOUR_MS * {"hour": 1, "day": 25, "week": 7 * 25}.get(unit, 31 * 25)
@@ -102,8 +103,14 @@ class View:
                 rows = Q.usage_series(conn, f, pre, metrics=["cost"])
                 got = {r["bucket_ms"]: r["cost"] for r in rows}
                 before = [float(got.get(b, 0.0)) for b in pre[:-1]]
+                bounds = pre[:-1] + bounds
+        extent = Q.data_extent(conn)
         marks = spikes(
-            before + costs, window=window, factor=self.state.spike_factor, min_excess=0.01
+            before + costs,
+            window=window,
+            factor=self.state.spike_factor,
+            min_excess=0.01,
+            first=history_index(bounds, extent[0] if extent else None),
         )
         return marks[len(before) :]
 

@@ -13,8 +13,8 @@ from ingestor.schema import alert_acks, sessions
 from webapp.queries.base import Filters, dim_conds, mappings, time_conds
 from webapp.queries.base import usage_source as _usage_source
 from webapp.queries.sessions import session_name
-from webapp.queries.usage import usage_series
-from webapp.spikes import spikes, trailing_average
+from webapp.queries.usage import data_extent, usage_series
+from webapp.spikes import history_index, spikes, trailing_average
 from webapp.timeranges import DAY_MS, bucket_starts, local_label
 
 SPIKE_WINDOW = 7
@@ -93,7 +93,8 @@ def cost_spikes(
     conn: Connection, f: Filters, factor: float, since_ms: int, until_ms: int
 ) -> list[dict[str, Any]]:
     """Local days in ``[since_ms, until_ms)`` whose cost exceeds ``factor`` times the average
-    of the 7 days before (history before the range counts)."""
+    of the 7 days before (history before the range counts; days before the first recorded
+    activity do not, see webapp/spikes.py)."""
     starts = bucket_starts(since_ms - SPIKE_WINDOW * DAY_MS, until_ms, "day", f.tz)
     fw = f.with_range(starts[0], until_ms)
     by_bucket = {
@@ -101,12 +102,14 @@ def cost_spikes(
     }
     days = starts[:-1]
     values = [by_bucket.get(d, 0.0) for d in days]
-    marks = spikes(values, window=SPIKE_WINDOW, factor=factor, min_excess=0.01)
+    extent = data_extent(conn)
+    first = history_index(starts, extent[0] if extent else None)
+    marks = spikes(values, window=SPIKE_WINDOW, factor=factor, min_excess=0.01, first=first)
     out = []
     for i, (d, v, hit) in enumerate(zip(days, values, marks, strict=True)):
         if not hit or d < since_ms - DAY_MS // 2:
             continue
-        avg, _ = trailing_average(values, i, SPIKE_WINDOW)
+        avg, _ = trailing_average(values, i, SPIKE_WINDOW, first)
         day = local_label(d, "day", f.tz)
         out.append(
             {
