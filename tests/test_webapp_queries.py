@@ -378,3 +378,60 @@ def test_group_last_activity_is_exact(conn: Connection) -> None:
         }
         series_rows, _ = Q.groups(conn, f, [ms("2025-03-09T00:00"), ms("2025-03-16T00:00")])
         assert {r["name"]: r["last_ms"] for r in series_rows} == last
+
+
+def test_cron_groups_are_jobs_not_names(tmp_path: Path) -> None:
+    """A cron job's runs are one group whether a run is known by its key or only by its
+    "[cron:<jobId> <name>]" prompt, and whatever name each run used; two jobs sharing a name
+    stay two groups (then named with their ids). Real files, a real ingest."""
+    import json
+
+    from ingestor.config import IngestSettings
+    from ingestor.daemon import build
+
+    d = tmp_path / "state" / "agents" / "main" / "sessions"
+    d.mkdir(parents=True)
+    index: dict[str, object] = {}
+
+    def run(n: int, job: str, prompt_name: str | None, cost: float, keyed: bool) -> None:
+        sid = f"00000000-0000-4000-8000-{n:012d}"
+        ts = f"2025-03-1{n % 5}T0{n % 9}:00:00.000Z"
+        text = f"[cron:{job} {prompt_name}] go" if prompt_name else "go"
+        lines = [
+            {"type": "session", "version": 3, "id": sid, "timestamp": ts},
+            {"type": "message", "id": f"u{n}", "parentId": None, "timestamp": ts,
+             "message": {"role": "user", "content": [{"type": "text", "text": text}]}},
+            {"type": "message", "id": f"a{n}", "parentId": f"u{n}", "timestamp": ts,
+             "message": {"role": "assistant", "provider": "anthropic", "model": "m",
+                         "content": [], "stopReason": "stop",
+                         "usage": {"input": 1, "output": 1, "cost": {"total": cost}}}},
+        ]  # fmt: skip
+        (d / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        if keyed:
+            index[f"agent:main:cron:{job}:run:r{n}"] = {"sessionId": sid, "updatedAt": n}
+
+    run(1, "j2", None, 0.01, keyed=True)  # known by key only
+    run(2, "j2", None, 0.02, keyed=True)
+    run(3, "j2", "cleanup", 0.04, keyed=False)  # known by its prompt only
+    run(4, "jA", "digest", 0.10, keyed=False)  # two jobs, one name
+    run(5, "jB", "digest", 0.20, keyed=False)
+    run(6, "jC", "nightly", 0.30, keyed=False)  # one job, renamed
+    run(7, "jC", "nightly-report", 0.40, keyed=False)
+    (d / "sessions.json").write_text(json.dumps(index))
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine, pipe = build(IngestSettings(db_url=url, sources=(tmp_path / "state",), host_id="h"))
+    pipe.run_pass([tmp_path / "state"])
+    with engine.connect() as conn:
+        rows = Q.group_table(conn, Q.Filters(None, None, "UTC"))
+        series = Q.group_series(
+            conn, Q.Filters(None, None, "UTC"), [ms("2025-03-01T00:00"), ms("2025-04-01T00:00")]
+        )
+    engine.dispose()
+    got = {(r["name"], r["runs"], round(r["cost"], 2)) for r in rows}
+    assert got == {
+        ("cleanup", 3, 0.07),
+        ("digest (jA)", 1, 0.10),
+        ("digest (jB)", 1, 0.20),
+        ("nightly-report", 2, 0.70),
+    }
+    assert {(r["name"], round(r["cost"], 2)) for r in series} == {(n, c) for n, _, c in got}

@@ -3,6 +3,7 @@ of each group's runs, calls, tokens and cost in the range."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,10 +29,49 @@ GROUP_METRICS = ("calls", "failed", "tokens", "cost")
 
 
 def _group_expr() -> Any:
+    """A session's group: a cron run's job id (its name may change, and two jobs may share
+    one), else its label (a sub-agent's), else its key. Shown by :func:`_display_names`."""
     # The constant is inlined, not a bound parameter: the same expression in SELECT and
     # GROUP BY is then one expression for PostgreSQL too.
     unnamed = literal_column("'(unnamed)'", String)
-    return func.coalesce(sessions.c.label, sessions.c.cron_job_id, sessions.c.key, unnamed)
+    by_label = func.coalesce(sessions.c.label, sessions.c.cron_job_id, sessions.c.key, unnamed)
+    return case(
+        (
+            (sessions.c.kind == "cron") & sessions.c.cron_job_id.is_not(None),
+            sessions.c.cron_job_id,
+        ),
+        else_=by_label,
+    )
+
+
+def _display_names(
+    conn: Connection, rows: list[dict[str, Any]], series: list[dict[str, Any]]
+) -> None:
+    """Cron groups are keyed by job id: show each by its name, from the job's most recently
+    updated run that has one (the id when none has); when two jobs (or a job and a label)
+    would show the same name, as "<name> (<job id>)"."""
+    jobs = sorted({r["name"] for r in rows if r["kind"] == "cron"})
+    if not jobs:
+        return
+    names: dict[str, str] = {}
+    stmt = (
+        select(sessions.c.cron_job_id, sessions.c.label)
+        .where(
+            sessions.c.kind == "cron",
+            sessions.c.cron_job_id.in_(jobs),
+            sessions.c.label.is_not(None),
+        )
+        .order_by(sessions.c.updated_ms, sessions.c.session_id)
+    )
+    for job, label in conn.execute(stmt):
+        names[str(job)] = str(label)  # the latest wins
+    shown = {j: names.get(j, j) for j in jobs}
+    taken = Counter(shown.values())
+    taken.update(r["name"] for r in rows if r["kind"] != "cron")
+    shown = {j: f"{n} ({j})" if taken[n] > 1 and n != j else n for j, n in shown.items()}
+    for r in (*rows, *series):
+        if r.get("kind") == "cron" and r["name"] in shown:
+            r["name"] = shown[r["name"]]
 
 
 def groups(
@@ -89,6 +129,7 @@ def groups(
         rows = [_table_row(r, int(r["runs"])) for r in mappings(conn, stmt)]
         if rollup:
             _exact_last(conn, f, kinds, rows)
+        _display_names(conn, rows, [])
         return _sorted(rows), []
     # Per group and cell the sums, and ``firsts``: the sessions whose first cell this is, so
     # a group's runs (its distinct sessions over all cells) are the sum of its cells'
@@ -128,6 +169,7 @@ def groups(
         clean_metrics(r, GROUP_METRICS)
         for r in bucketize(cells, starts, ["kind", "name"], GROUP_METRICS)
     ]
+    _display_names(conn, rows, series)
     return _sorted(rows), series
 
 
