@@ -110,7 +110,9 @@ def test_session_chart_shades_the_range_where_it_cuts_the_session(app_ctx: None)
 def test_overview_without_earlier_history_shows_no_change(app_ctx: None) -> None:
     # the history starts 2024-12-01 (c12): the 9 days before a range from that day hold
     # nothing, so there is nothing to compare with
-    t = texts(overview.render_cards(state(range="custom", start="2024-12-01", end="2024-12-09")))
+    out = overview.render_cards(state(range="custom", start="2024-12-01", end="2024-12-09"))
+    t = texts(out)
+    assert by_id(out, "card-cost-delta").title == "No change shown: nothing to compare with"
     assert t["previous-partial"] == (
         "No change is shown: the recorded history starts 2024-12-01, and there is no history "
         "before it to compare with (the previous period runs from 2024-11-22 to 2024-11-30)."

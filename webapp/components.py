@@ -51,7 +51,12 @@ def metric_card(
                         (arrow + text + " vs previous") if text else "\u00a0",
                         id=f"{card_id}-delta",
                         className=f"metric-delta {tone}",
-                        title=hint or "Change against the previous period of equal length",
+                        title=hint
+                        or (
+                            "Change against the previous period of equal length"
+                            if text
+                            else "No change shown: nothing to compare with"
+                        ),
                     ),
                 ]
             ),
