@@ -308,20 +308,8 @@ def demo(
     typer.echo(
         f"wrote {exp.files_written} files ({exp.bytes_written / 1e6:.1f} MB) to {out}: "
         f"{exp.sessions} sessions, {exp.llm_calls} LLM calls.\n"
-        f"next: {_this_command()} ingest --source {out} --source {out / 'logs'}"
+        f"next: {config.cli_command()} ingest --source {out} --source {out / 'logs'}"
     )
-
-
-def _this_command() -> str:
-    """How the user can run this program again: its bare name when that is on PATH and is
-    this program, else the path they ran (a venv that is not activated)."""
-    import shutil
-
-    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
-    found = shutil.which("agentbox-telemetry")
-    if found and (me is None or Path(found).resolve() == me):
-        return "agentbox-telemetry"
-    return str(me) if me and me.name == "agentbox-telemetry" else "agentbox-telemetry"
 
 
 # --- reprice --------------------------------------------------------------------------------

@@ -6,8 +6,12 @@ and the home directory as arguments so tests can build settings for any situatio
 
 from __future__ import annotations
 
+import functools
 import os
+import shlex
+import shutil
 import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +19,17 @@ from pathlib import Path
 APP_NAME = "agentbox-telemetry"
 DEFAULT_PORT = 8501
 DEFAULT_ADDRESS = "127.0.0.1"
+
+
+@functools.cache
+def cli_command() -> str:
+    """The command a user can type to run this program's CLI, as its hints show it (the
+    demo's next step, the dashboard's panels): the bare name when it is on PATH (an activated
+    venv, a pipx or system install), else the script beside the running interpreter
+    (``scripts/run.sh`` uses a venv it never activates), quoted for a shell. Computed once."""
+    if shutil.which(APP_NAME):
+        return APP_NAME
+    return shlex.quote(str(Path(sys.executable).parent / APP_NAME))
 
 
 def default_db_url(env: Mapping[str, str]) -> str:

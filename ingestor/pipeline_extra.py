@@ -257,8 +257,6 @@ def _read_session(
             upd.lines += 1
             batch.lines += 1
             stats.lines += 1
-            after = ev.seq
-            batch.cursors[(src.id, sid)] = (ev.seq, ev.ref)
             if ev.data is None:
                 _error(batch, src.id, path, sid, ev.seq, ev.error or "empty event", None)
                 stats.errors += 1
@@ -278,6 +276,9 @@ def _read_session(
                     f.path = f.path or path
                     ctx = SessionCtx(sid, pipe._created_of(sid), agent)
                 pipe._entry(parsed, ctx, src, ev.seq, ev.data, batch, stats, _note(sid))
+        if page:  # the cursor stands on the page's last row (a flush comes only after a page)
+            after = page[-1].seq
+            batch.cursors[(src.id, sid)] = (after, page[-1].ref)
         if batch.lines >= pipe.batch_lines:
             pipe._flush(batch, stats)
         if len(page) < PAGE_ROWS:

@@ -63,7 +63,8 @@ class StoreEvent:
     seq: int
     data: bytes | None
     error: str | None = None
-    #: The row's :func:`stamp`, kept with the cursor.
+    #: The row's :func:`stamp`, kept with the cursor (set on the last row of a page: the one a
+    #: cursor can stand on).
     ref: str | None = None
 
 
@@ -235,7 +236,8 @@ class AgentStore:
     def read_events(
         self, session_id: str, after_seq: int, limit: int | None = None
     ) -> list[StoreEvent]:
-        """Up to ``limit`` events of a session with ``seq > after_seq``, in ``seq`` order."""
+        """Up to ``limit`` events of a session with ``seq > after_seq``, in ``seq`` order; the
+        last one carries its row's stamp."""
         payload = self._payload_cols()
         cols = ["seq", *payload]
         has_json = "event_json" in payload
@@ -256,8 +258,9 @@ class AgentStore:
                 ev = self._unzstd(seq, zs)
             else:
                 ev = StoreEvent(seq, None, "event row without event_json or event_zstd")
-            ev.ref = stamp(row[1:])
             out.append(ev)
+        if out:
+            out[-1].ref = stamp(rows[-1][1:])
         return out
 
     def _unzstd(self, seq: int, blob: Any) -> StoreEvent:

@@ -77,11 +77,9 @@ def test_watch_follows_appends_and_stops_cleanly(
     assert calls(db) == 8
 
 
-def test_watch_follows_a_session_file_outside_the_state_dir(
-    tmp_path: Path, sample_lines: list[bytes]
-) -> None:
-    """sessions.json may name an absolute sessionFile elsewhere: its folder is watched too,
-    so an append there wakes the daemon (the rescan is set far away: 600 s)."""
+def _outside_session_file(tmp_path: Path, sample_lines: list[bytes]) -> tuple[Path, Path]:
+    """A state dir whose sessions.json names a transcript (two calls) in a folder outside it:
+    (that transcript, the database path)."""
     import json
 
     d = tmp_path / "state" / "agents" / "main" / "sessions"
@@ -92,7 +90,16 @@ def test_watch_follows_a_session_file_outside_the_state_dir(
     f.write_bytes(b"\n".join(sample_lines[:9]) + b"\n")  # two calls
     entry = {"sessionId": SID, "updatedAt": 1, "sessionFile": str(f)}
     (d / "sessions.json").write_text(json.dumps({"agent:main:main": entry}))
-    db = tmp_path / "db.sqlite"
+    return f, tmp_path / "db.sqlite"
+
+
+def test_watch_follows_a_session_file_outside_the_state_dir(
+    tmp_path: Path, sample_lines: list[bytes]
+) -> None:
+    """sessions.json may name an absolute sessionFile elsewhere: its folder is watched too,
+    so an append there wakes the daemon (the rescan is set far away: 600 s)."""
+
+    f, db = _outside_session_file(tmp_path, sample_lines)
     args = [EXE, "ingest", "--watch", "--db", f"sqlite:///{db}", "--source",
             str(tmp_path / "state"), "-q", "--rescan", "600"]  # fmt: skip
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
@@ -114,21 +121,12 @@ def test_an_append_before_a_new_folder_is_watched_is_read_at_once(
     watch exists: an append landing in between has no event. The daemon then runs another
     pass at once instead of waiting for the rescan (600 s here). In-process, with the append
     made exactly in that window."""
-    import json
     import threading
 
     from ingestor.config import IngestSettings
     from ingestor.daemon import Daemon, build
 
-    d = tmp_path / "state" / "agents" / "main" / "sessions"
-    d.mkdir(parents=True)
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    f = elsewhere / f"{SID}.jsonl"
-    f.write_bytes(b"\n".join(sample_lines[:9]) + b"\n")  # two calls
-    entry = {"sessionId": SID, "updatedAt": 1, "sessionFile": str(f)}
-    (d / "sessions.json").write_text(json.dumps({"agent:main:main": entry}))
-    db = tmp_path / "db.sqlite"
+    f, db = _outside_session_file(tmp_path, sample_lines)
     settings = IngestSettings(
         db_url=f"sqlite:///{db}",
         sources=(tmp_path / "state",),

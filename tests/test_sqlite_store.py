@@ -520,6 +520,7 @@ def test_a_cursor_from_before_its_stamps_gets_one_without_a_reread(
         with engine.begin() as conn:
             conn.execute(text("UPDATE source_cursors SET position_ref = NULL"))
             conn.execute(text("UPDATE sources SET size = NULL"))  # the store looks changed
+        pipe.reload()  # and the pipeline sees both
         s = pipe.run_pass([state])
         assert (s.lines, s.calls) == (0, 0)
         assert _one(engine, "SELECT position_ref FROM source_cursors") is not None

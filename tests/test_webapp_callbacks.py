@@ -438,13 +438,13 @@ def test_panels_name_the_command_that_runs(tmp_path: Path, monkeypatch: pytest.M
 
     script = Path(sys.executable).parent / "agentbox-telemetry"
     use_db(seed_empty(tmp_path / "empty.sqlite"))
-    monkeypatch.setattr(pricehints.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     pricehints.cli_command.cache_clear()
     try:
         text_ = str(by_id(overview.render_cards(state()), "db-empty").to_plotly_json())
         assert f"{script} ingest --db sqlite:///{tmp_path / 'empty.sqlite'} --source" in text_
         assert f"{script} demo --out ./openclaw-demo" in text_
-        monkeypatch.setattr(pricehints.shutil, "which", lambda name: f"/usr/bin/{name}")
+        monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
         pricehints.cli_command.cache_clear()
         text_ = str(by_id(overview.render_cards(state()), "db-empty").to_plotly_json())
         assert "'agentbox-telemetry demo --out ./openclaw-demo" in text_.replace("\\n", "'")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import zlib
 from pathlib import Path
@@ -294,8 +295,8 @@ def test_cli_command(monkeypatch: pytest.MonkeyPatch) -> None:
     from webapp import pricehints
 
     found: list[str | None] = [None]
-    monkeypatch.setattr(pricehints.shutil, "which", lambda name: found[0])
-    monkeypatch.setattr(pricehints.sys, "executable", "/opt/my tools/.venv/bin/python3")
+    monkeypatch.setattr(shutil, "which", lambda name: found[0])
+    monkeypatch.setattr(sys, "executable", "/opt/my tools/.venv/bin/python3")
     pricehints.cli_command.cache_clear()
     try:
         assert pricehints.cli_command() == "'/opt/my tools/.venv/bin/agentbox-telemetry'"
@@ -306,7 +307,7 @@ def test_cli_command(monkeypatch: pytest.MonkeyPatch) -> None:
         pricehints.cli_command.cache_clear()
         assert pricehints.cli_command() == "agentbox-telemetry"
         assert pricehints.reprice_hint() == "agentbox-telemetry reprice --prices FILE"
-        monkeypatch.setattr(pricehints.sys, "executable", "/srv/venv/bin/python")
+        monkeypatch.setattr(sys, "executable", "/srv/venv/bin/python")
         found[0] = None
         pricehints.cli_command.cache_clear()
         assert pricehints.cli_command() == "/srv/venv/bin/agentbox-telemetry"

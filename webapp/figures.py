@@ -38,12 +38,12 @@ def key_colors(keys: Iterable[str]) -> dict[str, str]:
     CRC-32 picks its place in ``KEY_PALETTE``; keys that land on a taken colour take the next
     free one, in the order of their names (so two keys of one chart never share a colour while
     the palette lasts). Pass every key a page shows, so its charts agree. "other" is grey."""
-    names = sorted({str(k) for k in keys} - {"other"})
     n = len(KEY_PALETTE)
+    home = {k: zlib.crc32(k.encode()) % n for k in {str(k) for k in keys} - {"other"}}
     out: dict[str, str] = {"other": OTHER_COLOR}
     taken: set[int] = set()
-    for name in sorted(names, key=lambda k: (zlib.crc32(k.encode()) % n, k)):
-        slot = zlib.crc32(name.encode()) % n
+    for name in sorted(home, key=lambda k: (home[k], k)):
+        slot = home[name]
         if len(taken) < n:
             while slot in taken:
                 slot = (slot + 1) % n

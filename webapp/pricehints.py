@@ -5,27 +5,11 @@ prices to fill in. Pure text, no Dash, no database."""
 
 from __future__ import annotations
 
-import functools
 import json
-import shlex
-import shutil
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-CLI_NAME = "agentbox-telemetry"
-
-
-@functools.cache
-def cli_command() -> str:
-    """The command a user can type to run this program's CLI, as the dashboard's hints show
-    it: the bare name when it is on PATH (an activated venv, a pipx or system install), else
-    the script beside the running interpreter (``scripts/run.sh`` runs the dashboard from a
-    venv it never activates), quoted for a shell. Computed once."""
-    if shutil.which(CLI_NAME):
-        return CLI_NAME
-    return shlex.quote(str(Path(sys.executable).parent / CLI_NAME))
+from ingestor.config import cli_command
 
 
 def reprice_hint() -> str:
